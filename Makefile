@@ -1,0 +1,43 @@
+# Paperboy. `make run` starts everything on embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
+
+.PHONY: install system-deps run test test-fast bench lint format chaos screenshots clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the tests need (chromium for browser tests, redis-server for the broker tests).
+system-deps:
+	@bash deploy/system-deps.sh
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	$(BIN)/honcho -f deploy/Procfile.dev start
+
+test: install system-deps
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+bench: install
+	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/delivery.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

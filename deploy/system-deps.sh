@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Paperboy's tests use, when they are missing: Debian's chromium
+# (driven by Playwright for the browser tests) and redis-server (tests start their own when no
+# REDIS_URL is given). Needs root; without it, says what to install and carries on.
+set -euo pipefail
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system-deps: please install: ${missing[*]} (apt-get install ${missing[*]})" >&2
+  exit 0
+fi
+echo "system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

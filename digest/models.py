@@ -1,0 +1,262 @@
+"""Papers and where they come from; digests and their deliveries.
+
+The daily run is ingest → match → compose → deliver. Ingest writes ``Source`` and ``Paper``;
+the match step writes ``subscriptions.Match``; compose writes ``Digest`` + ``DigestItem`` +
+``Delivery`` in one transaction; deliver moves a ``Delivery`` from pending to sent.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Source(models.Model):
+    class Kind(models.TextChoices):
+        ARXIV_API = "arxiv_api", "arXiv API (Atom)"
+        ARXIV_FEED = "arxiv_feed", "arXiv RSS/Atom listing"
+        HF_DAILY = "hf_daily", "Hugging Face daily papers"
+        FEED = "feed", "Any RSS/Atom feed"
+
+    class Status(models.TextChoices):
+        NEVER = "never", "Never fetched"
+        OK = "ok", "OK"
+        NOT_MODIFIED = "not_modified", "Not modified"
+        PARTIAL = "partial", "Partly ingested"
+        ERROR = "error", "Error"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    url = models.URLField(max_length=1000)
+    enabled = models.BooleanField(default=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEVER)
+    last_error = models.TextField(blank=True)
+    last_count = models.PositiveIntegerField(default=0, help_text="Papers in the last fetch.")
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PaperQuerySet(models.QuerySet):
+    def visible(self) -> PaperQuerySet:
+        return self.filter(hidden=False)
+
+
+class Paper(models.Model):
+    """One paper, whichever feeds saw it. ``key`` is ``arxiv:<id>`` when the arXiv id is known,
+    else ``doi:<doi>`` or ``url:<link>``, so every source merges into the same row."""
+
+    key = models.CharField(max_length=500, unique=True)
+    arxiv_id = models.CharField(max_length=50, null=True, blank=True, unique=True)  # noqa: DJ001
+    arxiv_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    doi = models.CharField(max_length=200, blank=True)
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True, help_text="Names, in byline order.")
+    categories = models.JSONField(default=list, blank=True)
+    primary_category = models.CharField(max_length=50, blank=True, db_index=True)
+    comment = models.TextField(blank=True)
+    journal_ref = models.TextField(blank=True)
+
+    published_at = models.DateTimeField(null=True, blank=True, help_text="First version.")
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="This version.")
+    announced_on = models.DateField(null=True, blank=True, db_index=True)
+    announce_type = models.CharField(max_length=20, blank=True)
+
+    abs_url = models.URLField(max_length=1000, blank=True)
+    pdf_url = models.URLField(max_length=1000, blank=True)
+    code_url = models.URLField(max_length=1000, blank=True)
+    hf_url = models.URLField(max_length=1000, blank=True)
+    upvotes = models.PositiveIntegerField(default=0)
+    sources = models.ManyToManyField(Source, through="Sighting", related_name="papers")
+
+    # Curation.
+    featured = models.BooleanField(default=False, db_index=True)
+    featured_everywhere = models.BooleanField(
+        default=False, help_text="Put it in every digest, not only the ones it matches."
+    )
+    hidden = models.BooleanField(default=False, db_index=True, help_text="Never sent or shown.")
+    curator_note = models.TextField(blank=True)
+
+    # Ingest bookkeeping. ``created_at`` is when Paperboy first saw the paper: digests cover
+    # papers by it, so a late feed never loses a paper. ``matched_at`` is set by the match step.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    modified_at = models.DateTimeField(auto_now=True)
+    matched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = PaperQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.arxiv_id or self.key}: {self.title[:80]}"
+
+
+class Sighting(models.Model):
+    """A source listed a paper; the first time it did, and how it announced it."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE)
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE)
+    announce_type = models.CharField(max_length=20, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "paper"], name="sighting_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} saw {self.paper_id}"
+
+
+class Digest(models.Model):
+    """One email's worth of papers for one person: those first seen in
+    ``(period_start, period_end]``. At most one per user and local date."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests"
+    )
+    date = models.DateField(help_text="The subscriber's local date the digest is for.")
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    papers_total = models.PositiveIntegerField(
+        default=0, help_text="Papers that matched, including those over the per-digest cap."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "date"], name="one_digest_per_user_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.date}"
+
+
+class DigestItem(models.Model):
+    class Section(models.TextChoices):
+        FEATURED = "featured", "Featured"
+        MATCHED = "matched", "Matched"
+
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
+    # Copied from the digest so the database itself refuses to send a paper twice to a person.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="digest_items")
+    rank = models.PositiveIntegerField()
+    section = models.CharField(max_length=10, choices=Section.choices, default=Section.MATCHED)
+    hits = models.JSONField(default=list, blank=True)
+    score = models.FloatField(default=0)
+    in_email = models.BooleanField(default=True, help_text="False when over the per-digest cap.")
+
+    class Meta:
+        ordering = ["digest_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "paper"], name="paper_sent_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.paper_id} in digest {self.digest_id}"
+
+
+class Delivery(models.Model):
+    """The outbox row for one digest email."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        RETRYING = "retrying", "Retrying"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Suppressed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    digest = models.OneToOneField(Digest, on_delete=models.CASCADE, related_name="delivery")
+    to_email = models.EmailField()
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=Q(status__in=["pending", "retrying", "sending"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to_email} {self.status}"
+
+
+class Suppression(models.Model):
+    """An address Paperboy must not mail: hard bounce, complaint, or an operator's decision."""
+
+    class Reason(models.TextChoices):
+        BOUNCE = "bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Spam complaint"
+        REJECTED = "rejected", "Rejected by the mail server"
+        MANUAL = "manual", "Suppressed by an operator"
+
+    email = models.EmailField(unique=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"
+
+
+class DeliveryHold(models.Model):
+    """While a hold exists for a date, deliveries of that date's digests wait. Releasing deletes
+    the hold and the waiting deliveries go out; nothing is lost."""
+
+    date = models.DateField(unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"hold {self.date}"
+
+
+class Feedback(models.Model):
+    class Kind(models.TextChoices):
+        MORE = "more", "More like this"
+        LESS = "less", "Not relevant"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feedback"
+    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="feedback")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "feedback"
+        constraints = [models.UniqueConstraint(fields=["user", "paper"], name="feedback_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.paper_id}"

@@ -1,0 +1,74 @@
+"""Forms for sign-up and the subscriber's own settings."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+
+from accounts.models import User
+
+VALID_TIMEZONES = frozenset(zoneinfo.available_timezones())
+
+
+def clean_timezone_name(value: str | None) -> str:
+    """A browser-reported zone name, or UTC when it is missing or unknown."""
+    value = (value or "").strip()
+    return value if value in VALID_TIMEZONES else "UTC"
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form plus the browser's time zone (a hidden field filled by
+    ``static/js/timezone.js``; without JavaScript it stays UTC and onboarding asks)."""
+
+    timezone = forms.CharField(required=False, widget=forms.HiddenInput, initial="UTC")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs.update({"autocomplete": "email"})
+        self.fields["email"].label = "Email address"
+        self.fields["email"].widget.attrs.pop("placeholder", None)
+        for name in ("password1", "password2"):
+            if name in self.fields:
+                self.fields[name].widget.attrs.pop("placeholder", None)
+        self.fields["timezone"].widget.attrs["data-detect-timezone"] = "1"
+
+    def clean_timezone(self) -> str:
+        return clean_timezone_name(self.cleaned_data.get("timezone"))
+
+
+class DigestSettingsForm(forms.ModelForm):
+    """When and how often the digest comes."""
+
+    delivery_hour = forms.TypedChoiceField(
+        label="Delivery hour",
+        coerce=int,
+        choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
+        help_text="In your time zone.",
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "timezone",
+            "frequency",
+            "weekday",
+            "delivery_hour",
+            "papers_per_digest",
+            "skip_empty",
+        ]
+        labels = {
+            "timezone": "Time zone",
+            "frequency": "How often",
+            "weekday": "Day of the week (weekly digests)",
+            "papers_per_digest": "Papers per email at most",
+            "skip_empty": "Send nothing on days when no paper matched",
+        }
+        help_texts = {"weekday": "", "skip_empty": ""}
+
+    def clean_papers_per_digest(self) -> int:
+        value = self.cleaned_data["papers_per_digest"]
+        if not 1 <= value <= 100:
+            raise forms.ValidationError("Choose between 1 and 100 papers.")
+        return value

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from digest.models import Digest, Feedback, Paper
 
-DIGEST_VIEW_SALT = "paperboy.digest-view"
+VIEW_SALT = "paperboy.digest-view"
 FEEDBACK_SALT = "paperboy.feedback"
 
 
@@ -22,24 +22,28 @@ def absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
+# The "view in browser" token is the same as the mail helper's (branch mail, digest/links.py):
+# keep them identical so either module can make and check it.
+def _view_signer() -> signing.Signer:
+    return signing.Signer(salt=VIEW_SALT, sep=".")
+
+
 def digest_view_token(digest: Digest) -> str:
-    return signing.dumps({"d": digest.pk, "u": digest.user_id}, salt=DIGEST_VIEW_SALT)
+    return _view_signer().sign(f"{digest.pk}-{digest.user_id}")
+
+
+def digest_for_view_token(token: str) -> Digest | None:
+    """The digest a "view in browser" token was made for; None if forged or the digest is gone."""
+    try:
+        digest_id, user_id = _view_signer().unsign(token).split("-", 1)
+        return Digest.objects.select_related("user").get(pk=int(digest_id), user_id=int(user_id))
+    except (signing.BadSignature, ValueError, Digest.DoesNotExist):
+        return None
 
 
 def digest_view_url(digest: Digest) -> str:
     """The email's "view in browser" link (absolute)."""
-    return absolute(reverse("digest_web", args=[digest_view_token(digest)]))
-
-
-def digest_from_token(token: str) -> Digest | None:
-    """The digest a "view in browser" token names, or None for a bad or stale token."""
-    try:
-        data = signing.loads(token, salt=DIGEST_VIEW_SALT)
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict):
-        return None
-    return Digest.objects.filter(pk=data.get("d"), user_id=data.get("u")).first()
+    return absolute(reverse("digest_web", kwargs={"token": digest_view_token(digest)}))
 
 
 def feedback_token(user_id: int, paper_id: int, kind: str) -> str:

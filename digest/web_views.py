@@ -25,7 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "digest/home.html",
-        {"day": day, "papers": top, "form": SignupForm(), "is_home": True},
+        {"day": day, "papers": top, "form": SignupForm()},
     )
 
 
@@ -74,7 +74,7 @@ def archive_digest(request: HttpRequest, pk: int) -> HttpResponse:
 
 def digest_web(request: HttpRequest, token: str) -> HttpResponse:
     """The email's "view in browser" link: a signed token instead of a login."""
-    digest = links.digest_from_token(token)
+    digest = links.digest_for_view_token(token)
     if digest is None:
         return render(request, "digest/link_invalid.html", status=404)
     response = render(

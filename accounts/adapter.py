@@ -76,3 +76,17 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             user.save()
         return user
+
+    def _first_page(self, user) -> str | None:
+        """New subscribers (no subscription yet) go to onboarding first."""
+        if user is not None and user.is_authenticated and not user.subscriptions.exists():
+            return reverse("accounts:onboarding")
+        return None
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        return self._first_page(request.user) or super().get_login_redirect_url(request)
+
+    def get_email_verification_redirect_url(self, email_address) -> str:
+        return self._first_page(email_address.user) or super().get_email_verification_redirect_url(
+            email_address
+        )

@@ -289,6 +289,7 @@ WEB_RATE_LIMITS = {
     "feedback": "30/m/ip",
     "subscriptions": "30/m/user",
     "export": "10/h/user",
+    "account": "20/m/user",
 }
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

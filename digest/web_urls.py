@@ -10,4 +10,5 @@ urlpatterns: list = [
     path("digests/<int:pk>/", web_views.archive_digest, name="archive_digest"),
     path("d/<str:token>/", web_views.digest_web, name="digest_web"),
     path("f/<str:token>/", web_views.feedback, name="feedback"),
+    path("feed/<str:token>.atom", web_views.feed, name="feed"),
 ]

@@ -112,3 +112,17 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
     response = render(request, "digest/feedback_confirm.html", context)
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    from accounts.models import User
+    from digest.feeds import build_feed
+
+    user = User.objects.filter(feed_token=token, is_active=True).first()
+    if user is None:
+        raise Http404("No such feed")
+    response = HttpResponse(content_type="application/atom+xml; charset=utf-8")
+    build_feed(user, token).write(response, "utf-8")
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

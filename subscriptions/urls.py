@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.subscription_edit, name="edit"),
     path("<int:pk>/delete/", views.subscription_delete, name="delete"),
     path("send-now/", views.send_digest_now, name="send_now"),
+    path("preview.html", views.preview_fragment, name="preview_fragment"),
 ]

@@ -10,9 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from digest.ratelimit import consume_or_429
 from subscriptions import selectors, services
 from subscriptions.forms import SubscriptionForm
 from subscriptions.models import Subscription
+from subscriptions.previewing import compose_query, run_preview
 
 
 @login_required
@@ -46,9 +48,15 @@ def _save(request: HttpRequest, form: SubscriptionForm, subscription: Subscripti
 
 
 def _edit(request: HttpRequest, subscription: Subscription | None) -> HttpResponse:
+    preview = None
     if request.method == "POST":
+        if (limited := consume_or_429(request, "subscriptions")) is not None:
+            return limited
         form = SubscriptionForm(request.POST, instance=subscription, owner=request.user)
-        if form.is_valid() and (saved := _save(request, form, subscription)) is not None:
+        if request.POST.get("action") == "preview":
+            # The no-JavaScript preview: show what the query would match, save nothing.
+            preview = run_preview(request.POST.get("query", ""))
+        elif form.is_valid() and (saved := _save(request, form, subscription)) is not None:
             verb = "added" if subscription is None else "saved"
             messages.success(request, f"Subscription “{saved.name}” {verb}.")
             return redirect("subscriptions:list")
@@ -58,7 +66,13 @@ def _edit(request: HttpRequest, subscription: Subscription | None) -> HttpRespon
             owner=request.user,
             initial={"enabled": True} if subscription is None else None,
         )
-    return render(request, "subscriptions/form.html", {"form": form, "subscription": subscription})
+    if preview is None and subscription is not None and request.method == "GET":
+        preview = run_preview(subscription.query)
+    return render(
+        request,
+        "subscriptions/form.html",
+        {"form": form, "subscription": subscription, "preview": preview},
+    )
 
 
 @login_required
@@ -89,3 +103,13 @@ def send_digest_now(request: HttpRequest) -> HttpResponse:
     outcome = send(request.user)
     (messages.success if outcome.sent else messages.info)(request, outcome.message)
     return redirect("subscriptions:list")
+
+
+@login_required
+def preview_fragment(request: HttpRequest) -> HttpResponse:
+    """The preview as an HTML fragment, fetched by static/js/preview.js as the person types
+    (the same template the no-JavaScript form post renders)."""
+    if (limited := consume_or_429(request, "preview")) is not None:
+        return limited
+    query = compose_query(request.GET.get("query", ""), request.GET.getlist("categories"))
+    return render(request, "subscriptions/_preview.html", {"preview": run_preview(query)})

@@ -22,12 +22,24 @@ from subscriptions.models import Subscription
 DEMO_DIR = Path(__file__).resolve().parent
 
 RECORDED_FEEDS = [
-    ("Demo: arXiv API query", Source.Kind.ARXIV_API, "arxiv_api_query.xml",
-     "https://export.arxiv.org/api/query"),
-    ("Demo: arXiv cs.LG+cs.AI+cs.CL+stat.ML listing", Source.Kind.ARXIV_FEED,
-     "arxiv_rss_cs_multi.xml", "https://rss.arxiv.org/rss/cs.LG+cs.AI+cs.CL+stat.ML"),
-    ("Demo: Hugging Face daily papers", Source.Kind.HF_DAILY, "hf_daily_papers_2026.json",
-     "https://huggingface.co/api/daily_papers"),
+    (
+        "Demo: arXiv API query",
+        Source.Kind.ARXIV_API,
+        "arxiv_api_query.xml",
+        "https://export.arxiv.org/api/query",
+    ),
+    (
+        "Demo: arXiv cs.LG+cs.AI+cs.CL+stat.ML listing",
+        Source.Kind.ARXIV_FEED,
+        "arxiv_rss_cs_multi.xml",
+        "https://rss.arxiv.org/rss/cs.LG+cs.AI+cs.CL+stat.ML",
+    ),
+    (
+        "Demo: Hugging Face daily papers",
+        Source.Kind.HF_DAILY,
+        "hf_daily_papers_2026.json",
+        "https://huggingface.co/api/daily_papers",
+    ),
 ]
 HF_PAGES_FILE = "hf_papers_pages.jsonl"
 

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         say(f"  Log in as {load.DEMO_EMAIL} / {load.DEMO_PASSWORD}: {site}/subscriptions/")
         say(
             f"  Admin: {site}/admin/ as {load.ADMIN_EMAIL} / {load.ADMIN_PASSWORD}; logged in as "
-            f"admin, \"Send today's digest now\" is on {site}/subscriptions/"
+            f'admin, "Send today\'s digest now" is on {site}/subscriptions/'
         )
         if settings.DEBUG:
             say(f"  Mail lands in {site}/dev/mailbox/")

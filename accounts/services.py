@@ -13,8 +13,10 @@ SCHEDULE_FIELDS = ("timezone", "frequency", "weekday", "delivery_hour")
 def update_digest_settings(user: User, **values) -> User:
     """Save schedule and digest options. A changed schedule clears ``next_digest_at`` so the
     scheduler recomputes the next send time in the new zone/hour."""
+    # Compare with the stored row: a ModelForm has already copied its values onto ``user``.
+    stored = User.objects.filter(pk=user.pk).values(*SCHEDULE_FIELDS).first() or {}
     changed_schedule = any(
-        key in SCHEDULE_FIELDS and getattr(user, key) != value for key, value in values.items()
+        key in SCHEDULE_FIELDS and stored.get(key) != value for key, value in values.items()
     )
     for key, value in values.items():
         setattr(user, key, value)

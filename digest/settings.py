@@ -232,6 +232,14 @@ DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN", "")
 DKIM_PRIVATE_KEY_FILE = os.environ.get("DKIM_PRIVATE_KEY_FILE", "")
 ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "")}
 
+# --- Scheduling and the outbox (digest/scheduler.py, digest/delivery.py) ----------------------
+
+# Users claimed per build_digests task, and how long a claim lasts before beat retries it.
+DIGEST_CHUNK_SIZE = envint("DIGEST_CHUNK_SIZE", 100)
+DIGEST_BUILD_LEASE_SECONDS = envint("DIGEST_BUILD_LEASE_SECONDS", 30 * 60)
+# One send_due_deliveries task sends for at most this long, then hands over to a fresh task.
+DELIVERY_TASK_SECONDS = envint("DELIVERY_TASK_SECONDS", 120)
+
 # --- Digests ----------------------------------------------------------------------------------
 
 DIGEST_DEFAULT_HOUR = envint("DIGEST_DEFAULT_HOUR", 7)

@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
-urlpatterns: list = []
+from digest import views
+from digest.bounces import webhook_urlpatterns
+
+urlpatterns = [
+    path("unsubscribe/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
+    path("resubscribe/<str:token>/", views.resubscribe_view, name="resubscribe"),
+    # Bounce/complaint webhooks from the mail provider (django-anymail), e.g.
+    # /anymail/postmark/tracking/. Off unless ANYMAIL_WEBHOOK_SECRET is set.
+    path("anymail/", include((webhook_urlpatterns(), "anymail"))),
+]

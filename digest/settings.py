@@ -283,6 +283,32 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "subscriptions:list"
 ACCOUNT_EMAIL_CONFIRMATION_AUTHENTICATED_REDIRECT_URL = "subscriptions:list"
 ACCOUNT_SIGNUP_REDIRECT_URL = "subscriptions:list"
+# Sign-up asks for the browser's time zone (accounts.forms.SignupForm); "email me a code"
+# logs in without a password. Every allauth form is rate limited through the cache (a real,
+# shared cache: Redis, or the file cache on one box), keyed per IP, per email and per user.
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60  # seconds: mail can take a minute or two to arrive
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "request_login_code": "20/m/ip,3/m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+# Paperboy's own public forms (feedback, unsubscribe, preview), same syntax as allauth's:
+# "<count>/<period>/<ip|user|key>".
+WEB_RATE_LIMITS = {
+    "preview": "60/m/ip",
+    "feedback": "30/m/ip",
+    "subscriptions": "30/m/user",
+    "export": "10/h/user",
+    "account": "20/m/user",
+}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

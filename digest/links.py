@@ -1,9 +1,9 @@
-"""Signed links that work without logging in: "view in browser" for a digest and the
-feedback buttons under each paper of the email.
+"""Absolute, signed links that go into emails and work without logging in: view in browser,
+feedback under each paper, manage subscriptions, unsubscribe.
 
-The tokens are ``django.core.signing`` signatures with a purpose-specific salt, so a token
-made for one purpose is useless for another, and they carry ids only (no email address).
-They do not expire: an email read a month later must still open.
+The tokens are ``django.core.signing`` signatures with a purpose-specific salt, so a token made
+for one purpose is useless for another. They do not expire: an email read a month later must
+still open.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.core import signing
 from django.urls import reverse
 
 from digest.models import Digest, Feedback, Paper
+from digest.unsubscribe import make_token
 
 VIEW_SALT = "paperboy.digest-view"
 FEEDBACK_SALT = "paperboy.feedback"
@@ -22,8 +23,6 @@ def absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
-# The "view in browser" token is the same as the mail helper's (branch mail, digest/links.py):
-# keep them identical so either module can make and check it.
 def _view_signer() -> signing.Signer:
     return signing.Signer(salt=VIEW_SALT, sep=".")
 
@@ -42,8 +41,29 @@ def digest_for_view_token(token: str) -> Digest | None:
 
 
 def digest_view_url(digest: Digest) -> str:
-    """The email's "view in browser" link (absolute)."""
+    """The email's "view in browser" link; empty for a digest that is only being previewed."""
+    if digest.pk is None:
+        return ""
     return absolute(reverse("digest_web", kwargs={"token": digest_view_token(digest)}))
+
+
+def manage_url() -> str:
+    return absolute(reverse("subscriptions:list"))
+
+
+def unsubscribe_url(user) -> str:
+    return absolute(reverse("unsubscribe", kwargs={"token": make_token(user)}))
+
+
+def resubscribe_url(user) -> str:
+    return absolute(reverse("resubscribe", kwargs={"token": make_token(user)}))
+
+
+def unsubscribe_mailto(user) -> str:
+    """``mailto:`` target for List-Unsubscribe, when an address that processes them is set."""
+    if not settings.UNSUBSCRIBE_MAILTO:
+        return ""
+    return f"mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{make_token(user)}"
 
 
 def feedback_token(user_id: int, paper_id: int, kind: str) -> str:
@@ -51,8 +71,8 @@ def feedback_token(user_id: int, paper_id: int, kind: str) -> str:
 
 
 def feedback_url(user, paper: Paper, kind: str) -> str:
-    """A "more like this" (``kind="more"``) or "not relevant" (``"less"``) link for the
-    email (absolute). GET shows a confirm page; POST records the feedback."""
+    """A "more like this" (``kind="more"``) or "not relevant" (``"less"``) link for the email.
+    GET shows a confirm page; POST records the feedback."""
     if kind not in Feedback.Kind.values:
         raise ValueError(f"feedback kind must be one of {Feedback.Kind.values}, not {kind!r}")
     return absolute(reverse("feedback", args=[feedback_token(user.pk, paper.pk, kind)]))

@@ -157,6 +157,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file, not an in-memory database, so that a real Celery worker started as a
+    # subprocess by the tests can open the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-paperboy.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ----------------------------------------------------------------------------
@@ -229,6 +232,14 @@ DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN", "")
 DKIM_PRIVATE_KEY_FILE = os.environ.get("DKIM_PRIVATE_KEY_FILE", "")
 ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "")}
 
+# --- Scheduling and the outbox (digest/scheduler.py, digest/delivery.py) ----------------------
+
+# Users claimed per build_digests task, and how long a claim lasts before beat retries it.
+DIGEST_CHUNK_SIZE = envint("DIGEST_CHUNK_SIZE", 100)
+DIGEST_BUILD_LEASE_SECONDS = envint("DIGEST_BUILD_LEASE_SECONDS", 30 * 60)
+# One send_due_deliveries task sends for at most this long, then hands over to a fresh task.
+DELIVERY_TASK_SECONDS = envint("DELIVERY_TASK_SECONDS", 120)
+
 # --- Digests ----------------------------------------------------------------------------------
 
 DIGEST_DEFAULT_HOUR = envint("DIGEST_DEFAULT_HOUR", 7)
@@ -240,6 +251,13 @@ ARXIV_USER_AGENT = os.environ.get(
 )
 FETCH_TIMEOUT = envint("FETCH_TIMEOUT", 30)
 ARXIV_DELAY_SECONDS = envfloat("ARXIV_DELAY_SECONDS", 3)
+
+# --- Ingest (branch ingest) -------------------------------------------------------------------
+# Hosts (and their subdomains) that get ARXIV_DELAY_SECONDS between two requests, counted
+# across all workers: arXiv asks for one request every three seconds.
+POLITE_HOSTS = envlist("POLITE_HOSTS", "arxiv.org")
+# A feed larger than this is refused rather than read into memory.
+FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 50 * 1024 * 1024)
 
 # --- Accounts ---------------------------------------------------------------------------------
 
@@ -305,7 +323,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

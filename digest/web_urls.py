@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
-from digest import web_views
+from digest import views, web_views
+from digest.bounces import webhook_urlpatterns
 
-urlpatterns: list = [
+urlpatterns = [
     path("", web_views.home, name="home"),
     path("papers/", web_views.papers_day, name="papers_today"),
     path("papers/<str:day>/", web_views.papers_day, name="papers_day"),
@@ -11,4 +12,9 @@ urlpatterns: list = [
     path("d/<str:token>/", web_views.digest_web, name="digest_web"),
     path("f/<str:token>/", web_views.feedback, name="feedback"),
     path("feed/<str:token>.atom", web_views.feed, name="feed"),
+    path("unsubscribe/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
+    path("resubscribe/<str:token>/", views.resubscribe_view, name="resubscribe"),
+    # Bounce/complaint webhooks from the mail provider (django-anymail), e.g.
+    # /anymail/postmark/tracking/. Off unless ANYMAIL_WEBHOOK_SECRET is set.
+    path("anymail/", include((webhook_urlpatterns(), "anymail"))),
 ]

@@ -141,6 +141,9 @@ def item_context(item: DigestItem) -> dict[str, object]:
         "reasons": reasons_text(hits, featured),
         "reasons_html": reasons_html(hits, featured),
         "upvotes": paper.upvotes,
+        # Signed "more like this" / "not relevant" links (digest/links.py, pages by web).
+        "more_like_this_url": links.feedback_url(item.user, paper, "more"),
+        "not_relevant_url": links.feedback_url(item.user, paper, "less"),
     }
 
 

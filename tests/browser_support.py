@@ -24,6 +24,7 @@ HEIGHT = 900
 # Where `make screenshots` collects the pictures; unset, no screenshots are taken.
 SCREENSHOTS_DIR = os.environ.get("SCREENSHOTS_DIR", "")
 
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright

@@ -167,3 +167,35 @@ def test_deleting_through_the_page_logs_out_and_removes_sessions(client, reader_
     sessions = [s.get_decoded() for s in Session.objects.all()]
     assert not any(s.get("_auth_user_id") == str(reader_with_history.pk) for s in sessions)
     assert other_browser.get(reverse("subscriptions:list")).status_code == 302
+
+
+def test_a_worker_holding_a_claim_cannot_send_after_the_account_is_deleted(smtp_sink):
+    """The worker claimed the delivery (status sending) and then the account went away: when
+    it gets to sending, it finds its claim gone and sends nothing."""
+    from digest.delivery import claim, deliver
+
+    user = UserFactory(email="leaving@example.org")
+    digest = DigestFactory(user=user)
+    DigestItemFactory(digest=digest, paper__title="Never to be sent")
+    delivery = DeliveryFactory(digest=digest)
+    [claimed] = claim(ids=[delivery.pk])
+    assert claimed.status == Delivery.Status.SENDING
+
+    assert delete_account(user).deliveries_cancelled == 1
+    report = deliver([claimed])
+
+    assert smtp_sink.messages == []
+    assert report.sent == 0 and report.lost_claims == 1
+
+
+def test_a_cancelled_but_not_yet_deleted_delivery_is_not_sent_either(smtp_sink):
+    from accounts.deletion import cancel_deliveries
+    from digest.delivery import claim, deliver
+
+    user = UserFactory()
+    delivery = DeliveryFactory(digest=DigestItemFactory(digest__user=user).digest)
+    [claimed] = claim(ids=[delivery.pk])
+    cancel_deliveries(user)
+    assert deliver([claimed]).sent == 0
+    assert smtp_sink.messages == []
+    assert Delivery.objects.get(pk=delivery.pk).status == Delivery.Status.CANCELLED

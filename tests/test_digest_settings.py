@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -46,7 +48,9 @@ def test_saving_a_new_schedule_resets_the_next_send_time(client, reader):
         "weekly",
         4,
     )
-    assert reader.next_digest_at is None  # the scheduler recomputes it in the new zone
+    # The next send time moved with the schedule: Friday 18:00 in Tokyo.
+    local = reader.next_digest_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert (local.weekday(), local.hour, local.minute) == (4, 18, 0)
 
 
 def test_unchanged_schedule_keeps_the_next_send_time(client, reader):
@@ -73,12 +77,12 @@ def test_bad_settings_are_refused(client, reader, changes, field):
 def test_pause_then_resume_weekly(client, reader):
     client.post(reverse("accounts:pause"))
     reader.refresh_from_db()
-    assert reader.frequency == User.Frequency.PAUSED
+    assert reader.frequency == User.Frequency.PAUSED and reader.next_digest_at is None
     page = client.get(reverse("subscriptions:list")).content.decode()
     assert "Paused" in page and "Resume my digest" in page
     client.post(reverse("accounts:resume"), {"frequency": "weekly"})
     reader.refresh_from_db()
-    assert reader.frequency == User.Frequency.WEEKLY
+    assert reader.frequency == User.Frequency.WEEKLY and reader.next_digest_at is not None
 
 
 def test_resume_after_unsubscribing_subscribes_again(client, reader):

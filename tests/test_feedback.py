@@ -76,3 +76,22 @@ def test_feedback_for_a_deleted_paper_is_refused(client, reader_and_paper):
     path = path_of(feedback_url(user, paper, "more"))
     paper.delete()
     assert client.post(path).status_code == 404
+
+
+def test_every_paper_in_the_digest_email_has_working_feedback_links(client):
+    from digest.digest_email import render_digest_email
+    from tests.factories import DigestItemFactory
+    from tests.mailhelpers import URL
+
+    item = DigestItemFactory(paper__title="Emailed paper")
+    DigestItemFactory(digest=item.digest, paper__title="Another emailed paper")
+    message = render_digest_email(item.digest)
+    text, html = message.body, message.alternatives[0][0]
+    more = [url for url in URL.findall(text) if "/f/" in url]
+    assert len(more) == 4  # two per paper
+    for url in more:
+        assert url in html.replace("&amp;", "&")
+    client.post(path_of(more[0]))
+    client.post(path_of(more[1]))
+    feedback = Feedback.objects.get(user=item.user, paper=item.paper)
+    assert feedback.kind == "less"  # "not relevant" came second for the first paper

@@ -63,7 +63,10 @@ def world():
             paper=paper,
             owner=user,
             score=1.0,
-            hits=[{"term": "zero-shot", "field": "title"}, {"term": "zero-shot", "field": "abstract"}],
+            hits=[
+                {"term": "zero-shot", "field": "title"},
+                {"term": "zero-shot", "field": "abstract"},
+            ],
         )
     digest = DigestFactory(user=user, papers_total=4)
     for rank, paper in enumerate(papers):
@@ -133,7 +136,9 @@ PAGES = {
     "onboarding": logged_in(lambda *_: reverse("accounts:onboarding")),
     "settings": logged_in(lambda *_: reverse("accounts:settings")),
     "archive": logged_in(lambda *_: reverse("archive")),
-    "archive-digest": logged_in(lambda u, s, digest, p: reverse("archive_digest", args=[digest.pk])),
+    "archive-digest": logged_in(
+        lambda u, s, digest, p: reverse("archive_digest", args=[digest.pk])
+    ),
     "delete-account": logged_in(lambda *_: reverse("accounts:delete")),
     "change-password": logged_in(lambda *_: reverse("account_change_password")),
     "email-addresses": logged_in(lambda *_: reverse("account_email")),

@@ -1,8 +1,8 @@
 """Driving Debian's chromium through Playwright: fixtures and checks shared by the browser
 tests (accessibility with axe-core, layout at phone and desktop widths, screenshots).
 
-A test module imports the fixtures it uses by name (``from tests.browser_support import
-browser, context, site``): pytest finds fixtures imported into a module.
+The fixtures (``browser``, ``context``, ``site``) are imported into tests/conftest.py, so every
+test can ask for them.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from django.utils import timezone
 from digest.links import digest_view_url, feedback_url
 from digest.models import Delivery, DigestItem
 from subscriptions.models import Match
-from tests.browser_support import browser, check_page, context, log_in, site  # noqa: F401
+from tests.browser_support import check_page, log_in
 from tests.factories import (
     DeliveryFactory,
     DigestFactory,

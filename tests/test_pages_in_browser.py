@@ -190,3 +190,66 @@ def test_pages_work_without_javascript(browser, site):
         assert EmailAddress.objects.filter(email="nojs@example.org").exists()
     finally:
         context.close()
+
+
+def test_unsubscribe_and_resubscribe_pages(context, site):
+    from digest.links import unsubscribe_url
+
+    user = UserFactory(email="leaving@example.org")
+    page = context.new_page()
+    page.goto(unsubscribe_url(user))
+    check_page(page, "unsubscribe-confirm")
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_role("heading", name="You are unsubscribed").wait_for()
+    check_page(page, "unsubscribed")
+    page.get_by_role("button", name="Resubscribe").click()
+    page.get_by_role("heading", name="Welcome back").wait_for()
+    check_page(page, "resubscribed")
+
+
+def test_feedback_done_page(context, site):
+    user, _, _, papers = world()
+    page = context.new_page()
+    page.goto(feedback_url(user, papers[0], "less"))
+    page.get_by_role("button", name="Yes, not relevant").click()
+    page.get_by_role("heading", name="Thanks — noted").wait_for()
+    check_page(page, "feedback-done")
+
+
+def test_too_many_requests_page(context, site, settings):
+    settings.WEB_RATE_LIMITS = {**settings.WEB_RATE_LIMITS, "feedback": "0/m/ip"}
+    user, _, _, papers = world()
+    page = context.new_page()
+    page.goto(feedback_url(user, papers[0], "more"))
+    page.get_by_role("button", name="Yes, more like this").click()
+    page.get_by_role("heading", name="Slow down a little").wait_for()
+    check_page(page, "too-many-requests")
+
+
+def test_account_deleted_page(context, site):
+    user, *_ = world()
+    log_in(context, site, user)
+    page = context.new_page()
+    page.goto(site.url + reverse("accounts:delete"))
+    page.get_by_label("Type your email address to confirm").fill(user.email)
+    page.get_by_role("button", name="Delete my account").click()
+    page.get_by_role("heading", name="Your account is deleted").wait_for()
+    check_page(page, "account-deleted")
+
+
+def test_development_mailbox_pages(context, site, smtp_sink, settings):
+    from digest import mail
+
+    settings.ROOT_URLCONF = "tests.debug_urls"
+    settings.DEBUG = True
+    mail.send(
+        "account-email-confirmation",
+        to="new@example.org",
+        context={"email": "new@example.org", "activate_url": site.url + "/accounts/x/"},
+    )
+    page = context.new_page()
+    page.goto(site.url + reverse("dev:mailbox"))
+    check_page(page, "dev-mailbox")
+    page.get_by_role("link", name="Confirm your email address for Paperboy").click()
+    page.get_by_role("heading", name="Confirm your email address for Paperboy").wait_for()
+    check_page(page, "dev-mailbox-message")

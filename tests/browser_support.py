@@ -25,25 +25,38 @@ HEIGHT = 900
 SCREENSHOTS_DIR = os.environ.get("SCREENSHOTS_DIR", "")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module. Module-scoped, not session-scoped: while Playwright's sync
+    API is active its asyncio loop runs in this thread, so Django must be told the ORM calls
+    the tests make meanwhile are fine (DJANGO_ALLOW_ASYNC_UNSAFE); that is undone as soon as
+    the module's browser closes, so no other test (or subprocess) inherits it."""
     from playwright.sync_api import sync_playwright
 
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is not installed: run `make system-deps` (Debian: chromium)")
-    # Playwright's sync API keeps an asyncio loop in this thread; the ORM calls the tests make
-    # meanwhile are ordinary synchronous calls, not calls from async code.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                ],
+            )
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

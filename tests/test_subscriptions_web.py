@@ -162,3 +162,35 @@ def test_send_now_with_nothing_matched_says_so(client, smtp_sink):
     response = client.post(reverse("subscriptions:send_now"), follow=True)
     assert "Nothing to send" in response.content.decode()
     assert smtp_sink.messages == []
+
+
+def test_edit_page_previews_the_current_query(client, reader):
+    PaperFactory(title="Diffusion everywhere")
+    subscription = SubscriptionFactory(owner=reader, query="diffusion")
+    page = client.get(reverse("subscriptions:edit", args=[subscription.pk])).content.decode()
+    assert "Diffusion everywhere" in page and 'data-preview-total="1"' in page
+
+
+def test_preview_button_shows_matches_and_saves_nothing(client, reader):
+    PaperFactory(title="Contrastive CLIP pretraining")
+    subscription = SubscriptionFactory(owner=reader, name="Old", query="diffusion")
+    page = client.post(
+        reverse("subscriptions:edit", args=[subscription.pk]),
+        {"name": "New", "query": "CLIP", "action": "preview"},
+    ).content.decode()
+    assert "Contrastive CLIP pretraining" in page
+    subscription.refresh_from_db()
+    assert (subscription.name, subscription.query) == ("Old", "diffusion")
+
+
+def test_a_query_the_parser_rejects_is_refused(client, reader):
+    response = client.post(reverse("subscriptions:add"), {"name": "Bad", "query": "(zero-shot"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["query"]
+    assert not Subscription.objects.exists()
+
+
+def test_saving_a_subscription_matches_recent_papers_at_once(client, reader):
+    paper = PaperFactory(title="Zero-shot detection", matched_at=timezone.now())
+    client.post(reverse("subscriptions:add"), {"name": "Z", "query": "zero-shot", "enabled": "on"})
+    assert Match.objects.filter(owner=reader, paper=paper).exists()

@@ -157,6 +157,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file, not an in-memory database, so that a real Celery worker started as a
+    # subprocess by the tests can open the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-paperboy.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ----------------------------------------------------------------------------
@@ -240,6 +243,13 @@ ARXIV_USER_AGENT = os.environ.get(
 )
 FETCH_TIMEOUT = envint("FETCH_TIMEOUT", 30)
 ARXIV_DELAY_SECONDS = envfloat("ARXIV_DELAY_SECONDS", 3)
+
+# --- Ingest (branch ingest) -------------------------------------------------------------------
+# Hosts (and their subdomains) that get ARXIV_DELAY_SECONDS between two requests, counted
+# across all workers: arXiv asks for one request every three seconds.
+POLITE_HOSTS = envlist("POLITE_HOSTS", "arxiv.org")
+# A feed larger than this is refused rather than read into memory.
+FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 50 * 1024 * 1024)
 
 # --- Accounts ---------------------------------------------------------------------------------
 

@@ -111,8 +111,6 @@ def resend_delivery(delivery_id: int) -> Resend:
     suppression list is refused: the send would be suppressed again; remove the suppression
     first if the address works now.
     """
-    from digest.tasks import send_delivery  # the mail helper's task; imported when used
-
     delivery = Delivery.objects.filter(pk=delivery_id).only("to_email", "status").first()
     if delivery is None or delivery.status != Delivery.Status.FAILED:
         return Resend.NOT_FAILED
@@ -130,8 +128,14 @@ def resend_delivery(delivery_id: int) -> Resend:
         )
         if not updated:
             return Resend.NOT_FAILED
-        transaction.on_commit(lambda: send_delivery.delay(delivery_id))
+        transaction.on_commit(lambda: enqueue_send(delivery_id))
     return Resend.QUEUED
+
+
+def enqueue_send(delivery_id: int) -> None:
+    from digest.tasks import send_delivery  # the mail helper's task; imported when used
+
+    send_delivery.delay(delivery_id)
 
 
 # --- Previews and tests -----------------------------------------------------------------------

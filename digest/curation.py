@@ -86,13 +86,17 @@ def release_send(date: dt.date) -> bool:
     Returns False when there was no hold. The delivery code decides what is waiting and sends
     it; ``release_held`` is its entry point for exactly this.
     """
-    from digest.delivery import release_held  # the mail helper's module; imported when used
-
     with transaction.atomic():
         deleted, _ = DeliveryHold.objects.filter(date=date).delete()
         if deleted:
-            transaction.on_commit(lambda: release_held(date))
+            transaction.on_commit(lambda: send_released(date))
     return bool(deleted)
+
+
+def send_released(date: dt.date) -> None:
+    from digest.delivery import release_held  # the mail helper's module; imported when used
+
+    release_held(date)
 
 
 # --- Resending --------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from .records import EntryError, PaperRecord, ParseResult
 from .text import clean_text, split_authors
 from .xmlread import ARXIV, ATOM, DC, child_text, read_entries
 
-_DESCRIPTION = re.compile(
+# "arXiv:2609.26811v1 Announce Type: new \nAbstract: Local learning trains ..."
+DESCRIPTION = re.compile(
     r"^\s*arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)\s*"
     r"(?:Abstract:)?\s*(?P<abstract>.*)$",
     re.DOTALL | re.IGNORECASE,
@@ -103,7 +104,7 @@ def _record(
     doi: str,
     journal_ref: str,
 ) -> PaperRecord:
-    described = _DESCRIPTION.match(description or "")
+    described = DESCRIPTION.match(description or "")
     abstract = described.group("abstract") if described else description
     if described:
         identifiers.append(f"arXiv:{described.group('id')}")

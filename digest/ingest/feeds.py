@@ -19,6 +19,7 @@ import feedparser
 from digest.models import Source
 
 from . import arxiv_ids
+from .arxiv_feed import DESCRIPTION
 from .dates import from_struct_time
 from .doi import normalize_doi
 from .records import EntryError, PaperRecord, ParseResult
@@ -98,6 +99,9 @@ def parse_entry(entry: Any) -> PaperRecord:
     abstract = entry.get("summary") or ""
     if not abstract and entry.get("content"):
         abstract = entry["content"][0].get("value", "")
+    announced = DESCRIPTION.match(abstract)  # an arXiv listing read as a generic feed
+    if announced:
+        abstract = announced.group("abstract")
 
     return PaperRecord(
         arxiv_id=arxiv_id,
@@ -109,7 +113,8 @@ def parse_entry(entry: Any) -> PaperRecord:
         authors=authors,
         categories=categories,
         published_at=from_struct_time(entry.get("published_parsed")),
-        updated_at=from_struct_time(entry.get("updated_parsed")),
+        # dict.get: feedparser's own get() would answer the published date instead.
+        updated_at=from_struct_time(dict.get(entry, "updated_parsed")),
         announce_type=clean_text(entry.get("arxiv_announce_type")).lower(),
         abs_url=arxiv_ids.abs_url(arxiv_id) if arxiv_id else link,
         pdf_url=arxiv_ids.pdf_url(arxiv_id) if arxiv_id else "",

@@ -115,7 +115,9 @@ def ingest_records(records: Iterable[PaperRecord], *, source: Source) -> IngestR
         except (IntegrityError, OperationalError) as exc:
             if attempt == MAX_ATTEMPTS or not _is_race(exc):
                 raise
-            logger.info("ingest of %s raced another writer (%s); retrying", source, exc)
+            logger.info(
+                "ingest of %s raced another writer (%s); retrying", source, str(exc).splitlines()[0]
+            )
     result.created, result.updated, result.unchanged = created, updated, unchanged
     return result
 

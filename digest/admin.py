@@ -13,7 +13,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import models
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -283,9 +284,6 @@ class CategoryFilter(DropdownFilter):
         category = self.value()
         if not category:
             return queryset
-        from django.db.models import TextField
-        from django.db.models.functions import Cast
-
         # Cross-listed papers count too: their JSON list holds the quoted category name.
         return queryset.alias(categories_text=Cast("categories", output_field=TextField())).filter(
             Q(primary_category=category) | Q(categories_text__contains=f'"{category}"')
@@ -384,7 +382,15 @@ class PaperAdmin(HttpsURLMixin, ModelAdmin):
         ("Curation", {"fields": ("feature", "hidden", "curator_note")}),
         (
             "Paper",
-            {"fields": ("title", "authors_lines", "abstract", "categories_line", "primary_category")},
+            {
+                "fields": (
+                    "title",
+                    "authors_lines",
+                    "abstract",
+                    "categories_line",
+                    "primary_category",
+                )
+            },
         ),
         ("Links", {"fields": ("abs_url", "pdf_url", "code_url", "hf_url")}),
         (
@@ -450,9 +456,7 @@ class PaperAdmin(HttpsURLMixin, ModelAdmin):
         url = reverse("admin:subscriptions_match_changelist") + f"?paper__id__exact={paper.pk}"
         return format_html('<a href="{}">{} matching subscriptions</a>', url, paper.match_total)
 
-    def _bulk(
-        self, request: HttpRequest, queryset: QuerySet[Paper], change, message: str
-    ) -> None:
+    def _bulk(self, request: HttpRequest, queryset: QuerySet[Paper], change, message: str) -> None:
         papers = list(queryset)
         changed = change(Paper.objects.filter(pk__in=[paper.pk for paper in papers]))
         log_bulk_change(request, papers, message)
@@ -491,9 +495,7 @@ class PaperAdmin(HttpsURLMixin, ModelAdmin):
 
     @action(description="Unhide", permissions=["change"])
     def unhide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
-        self._bulk(
-            request, queryset, lambda papers: curation.set_hidden(papers, False), "Unhidden"
-        )
+        self._bulk(request, queryset, lambda papers: curation.set_hidden(papers, False), "Unhidden")
 
 
 @admin.register(Sighting)
@@ -705,4 +707,3 @@ class FeedbackAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_filter = ("kind", "created_at")
     search_fields = ("user__email", "paper__title", "paper__arxiv_id")
     list_select_related = ("user", "paper")
-

@@ -80,7 +80,10 @@ def matches_chart(*, now: dt.datetime) -> Chart:
         kind="bar",
         data=json.dumps(data),
         headers=["Paper", "Title", "Matches"],
-        rows=[[label, paper.title, paper.match_count] for label, paper in zip(labels, papers, strict=True)],
+        rows=[
+            [label, paper.title, paper.match_count]
+            for label, paper in zip(labels, papers, strict=True)
+        ],
         options=json.dumps({"indexAxis": "y"}),
     )
 

@@ -50,7 +50,9 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
             "title": "Subscribers",
             "separator": True,
             "items": [
-                item("Subscribers", "group", "admin:accounts_user_changelist", "accounts.view_user"),
+                item(
+                    "Subscribers", "group", "admin:accounts_user_changelist", "accounts.view_user"
+                ),
                 item(
                     "Subscriptions",
                     "manage_search",
@@ -63,14 +65,24 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "admin:subscriptions_match_changelist",
                     "subscriptions.view_match",
                 ),
-                item("Feedback", "thumbs_up_down", "admin:digest_feedback_changelist", "digest.view_feedback"),
+                item(
+                    "Feedback",
+                    "thumbs_up_down",
+                    "admin:digest_feedback_changelist",
+                    "digest.view_feedback",
+                ),
             ],
         },
         {
             "title": "Sending",
             "separator": True,
             "items": [
-                item("Deliveries", "outbox", "admin:digest_delivery_changelist", "digest.view_delivery"),
+                item(
+                    "Deliveries",
+                    "outbox",
+                    "admin:digest_delivery_changelist",
+                    "digest.view_delivery",
+                ),
                 item("Digests", "mail", "admin:digest_digest_changelist", "digest.view_digest"),
                 item(
                     "Holds",

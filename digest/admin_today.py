@@ -155,7 +155,9 @@ class SendTestView(PostOnlyView):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = SubscriberForm(request.POST)
         if not form.is_valid():
-            messages.error(request, " ".join(form.errors.get("subscriber", ["Choose a subscriber."])))
+            messages.error(
+                request, " ".join(form.errors.get("subscriber", ["Choose a subscriber."]))
+            )
             return HttpResponseRedirect(today_url())
         subscriber = form.cleaned_data["subscriber"]
         sent = curation.send_test_digest(subscriber, to=request.user.email)

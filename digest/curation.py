@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+from email.utils import make_msgid
 
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -18,13 +19,16 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from digest import delivery as delivery_module
+from digest import digests, tasks
+from digest.mail import message_id_domain
 from digest.models import Delivery, DeliveryHold, Paper, Suppression
 
 logger = logging.getLogger(__name__)
 
 TEST_SUBJECT_PREFIX = "[Test] "
 # Headers that only make sense for the real recipient: a test copy must not offer one-click
-# unsubscribe of someone else, nor reuse the real message's id.
+# unsubscribe of someone else, nor carry the real message's id.
 TEST_DROPPED_HEADERS = {"list-unsubscribe", "list-unsubscribe-post", "message-id"}
 
 
@@ -81,22 +85,15 @@ def is_held(date: dt.date) -> bool:
 
 
 def release_send(date: dt.date) -> bool:
-    """Lift the hold on ``date`` and let the waiting deliveries go out.
+    """Lift the hold on ``date`` and let the waiting deliveries go out now.
 
-    Returns False when there was no hold. The delivery code decides what is waiting and sends
-    it; ``release_held`` is its entry point for exactly this.
+    Returns False when the day was not held. The delivery code owns what "waiting" means:
+    ``release_held`` deletes the hold and wakes the senders for that day's due deliveries.
     """
-    with transaction.atomic():
-        deleted, _ = DeliveryHold.objects.filter(date=date).delete()
-        if deleted:
-            transaction.on_commit(lambda: send_released(date))
-    return bool(deleted)
-
-
-def send_released(date: dt.date) -> None:
-    from digest.delivery import release_held  # the mail helper's module; imported when used
-
-    release_held(date)
+    if not DeliveryHold.objects.filter(date=date).exists():
+        return False
+    delivery_module.release_held(date)
+    return True
 
 
 # --- Resending --------------------------------------------------------------------------------
@@ -113,33 +110,22 @@ def resend_delivery(delivery_id: int) -> Resend:
 
     Only failed deliveries are resent (a sent one would be a duplicate). An address on the
     suppression list is refused: the send would be suppressed again; remove the suppression
-    first if the address works now.
+    first if the address works now. The row is locked while deciding, so two clicks (or two
+    curators) enqueue it once.
     """
-    delivery = Delivery.objects.filter(pk=delivery_id).only("to_email", "status").first()
-    if delivery is None or delivery.status != Delivery.Status.FAILED:
-        return Resend.NOT_FAILED
-    if Suppression.objects.filter(email__iexact=delivery.to_email).exists():
-        return Resend.SUPPRESSED
     with transaction.atomic():
-        # Conditional on the status, so two clicks (or two curators) enqueue it once.
-        updated = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.FAILED).update(
-            status=Delivery.Status.PENDING,
-            attempts=0,
-            next_attempt_at=timezone.now(),
-            claimed_by="",
-            lease_until=None,
-            updated_at=timezone.now(),
-        )
-        if not updated:
+        delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None or delivery.status != Delivery.Status.FAILED:
             return Resend.NOT_FAILED
+        if Suppression.objects.filter(email__iexact=delivery.to_email).exists():
+            return Resend.SUPPRESSED
+        delivery_module.requeue([delivery_id])
         transaction.on_commit(lambda: enqueue_send(delivery_id))
     return Resend.QUEUED
 
 
 def enqueue_send(delivery_id: int) -> None:
-    from digest.tasks import send_delivery  # the mail helper's task; imported when used
-
-    send_delivery.delay(delivery_id)
+    tasks.send_delivery.delay(delivery_id)
 
 
 # --- Previews and tests -----------------------------------------------------------------------
@@ -148,9 +134,7 @@ def enqueue_send(delivery_id: int) -> None:
 def preview_email(subscriber: User, *, now: dt.datetime | None = None):
     """The exact email ``subscriber``'s digest would be if it were built ``now``, or None when
     nothing would be sent. Nothing is written: no Digest, no Delivery."""
-    from digest.digests import preview_digest  # the mail helper's module; imported when used
-
-    return preview_digest(subscriber, now=now or timezone.now())
+    return digests.preview_digest(subscriber, now=now or timezone.now())
 
 
 def html_part(message: EmailMessage) -> str | None:
@@ -181,6 +165,7 @@ def send_test_digest(
         for name, value in message.extra_headers.items()
         if name.lower() not in TEST_DROPPED_HEADERS
     }
+    message.extra_headers["Message-ID"] = make_msgid(domain=message_id_domain())
     message.extra_headers["X-Paperboy-Test"] = f"digest of {subscriber.email}"
     message.send()
     logger.info("Sent a test digest of user %s to %s", subscriber.pk, to)
@@ -192,6 +177,4 @@ def send_test_digest(
 
 def fetch_source_now(source_id: int) -> None:
     """Ask a worker to fetch one source now (the same task beat runs)."""
-    from digest.tasks import ingest_source  # the ingest helper's task; imported when used
-
-    transaction.on_commit(lambda: ingest_source.delay(source_id))
+    transaction.on_commit(lambda: tasks.ingest_source.delay(source_id))

@@ -29,9 +29,7 @@ def start_of_day(date: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(date, dt.time.min))
 
 
-def counts_by_day(
-    queryset: QuerySet, datetime_field: str, *, days: list[dt.date]
-) -> list[int]:
+def counts_by_day(queryset: QuerySet, datetime_field: str, *, days: list[dt.date]) -> list[int]:
     """How many rows of ``queryset`` have ``datetime_field`` on each of ``days`` (zeros kept)."""
     if not days:
         return []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import types
-from html.parser import HTMLParser
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 from django.apps import apps
 from django.contrib.auth.models import Group
@@ -34,6 +34,13 @@ def make_curator(email: str = "curator@example.org") -> User:
     user = UserFactory(email=email, is_staff=True)
     user.groups.add(curator_group())
     return User.objects.get(pk=user.pk)  # fresh, without a stale permission cache
+
+
+def due_at(user: User, when) -> User:
+    """Set when ``user``'s digest is due (saving a user recomputes it from their schedule)."""
+    User.objects.filter(pk=user.pk).update(next_digest_at=when)
+    user.next_digest_at = when
+    return user
 
 
 def make_superuser(email: str = "root@example.org") -> User:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
@@ -44,7 +46,6 @@ def hostile_world():
         email="reader@example.org",
         first_name=HOSTILE[:150],
         last_name=HOSTILE[:150],
-        next_digest_at=timezone.now(),
     )
     subscription = SubscriptionFactory(owner=reader, name=HOSTILE[:100], query=f"x {HOSTILE}")
     Match.objects.create(
@@ -53,9 +54,15 @@ def hostile_world():
         owner=reader,
         hits=[{"term": HOSTILE, "field": HOSTILE}],
     )
-    digest = DigestFactory(user=reader)
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    digest = DigestFactory(user=reader, date=yesterday.date(), period_end=yesterday)
+    yesterdays_paper = PaperFactory(title=f"Sent {HOSTILE}", authors=[HOSTILE])
     DigestItem.objects.create(
-        digest=digest, user=reader, paper=paper, rank=1, hits=[{"term": HOSTILE, "field": "title"}]
+        digest=digest,
+        user=reader,
+        paper=yesterdays_paper,
+        rank=1,
+        hits=[{"term": HOSTILE, "field": "title"}],
     )
     delivery = DeliveryFactory(digest=digest, status=Delivery.Status.FAILED, last_error=HOSTILE)
     Suppression.objects.create(email="bad@example.org", reason="manual", detail=HOSTILE)

@@ -129,8 +129,8 @@ def test_filter_by_code_featured_and_hidden(curator_client):
 
 
 def test_the_list_shows_match_counts(curator_client):
-    from tests.factories import SubscriptionFactory
     from subscriptions.models import Match
+    from tests.factories import SubscriptionFactory
 
     paper = PaperFactory()
     for _ in range(3):

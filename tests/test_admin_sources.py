@@ -128,7 +128,9 @@ def test_the_change_page_shows_new_papers_per_day(curator_client):
     assert f"<th>{today:%b %d}</th>".encode() in html
 
 
-def test_fetch_now_ingests_the_source(curator_client, feed_server, django_capture_on_commit_callbacks):
+def test_fetch_now_ingests_the_source(
+    curator_client, feed_server, django_capture_on_commit_callbacks
+):
     source = SourceFactory(name="local listing", url=f"{feed_server}/feed.xml")
     with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
         response = curator_client.post(

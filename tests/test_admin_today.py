@@ -13,7 +13,7 @@ from accounts.models import User
 from digest.models import Delivery, DeliveryHold, Digest, Suppression
 from digest.reports import subscribers_due, todays_issue
 from subscriptions.models import Match
-from tests.admin_support import eager_tasks, make_curator
+from tests.admin_support import due_at, eager_tasks, make_curator
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def match(subscription, paper, term: str = "diffusion", field: str = "title") ->
 @pytest.fixture
 def reader():
     """A subscriber whose digest is due today, with three matching papers."""
-    user = UserFactory(email="reader@example.org", next_digest_at=timezone.now())
+    user = due_at(UserFactory(email="reader@example.org"), timezone.now())
     subscription = SubscriptionFactory(owner=user, name="Diffusion", query="diffusion")
     papers = [
         PaperFactory(title=f"Diffusion paper {n}", abstract="Diffusion all the way down.")
@@ -78,11 +78,11 @@ def test_todays_papers_come_with_their_match_counts_featured_first():
 
 def test_subscribers_due_today_excludes_paused_suppressed_unsubscribed_and_tomorrow():
     now = timezone.now()
-    due = UserFactory(email="due@example.org", next_digest_at=now)
-    UserFactory(email="paused@example.org", next_digest_at=now, frequency="paused")
-    UserFactory(email="gone@example.org", next_digest_at=now, unsubscribed_at=now)
-    UserFactory(email="later@example.org", next_digest_at=now + dt.timedelta(days=2))
-    UserFactory(email="bounced@example.org", next_digest_at=now)
+    due = due_at(UserFactory(email="due@example.org"), now)
+    due_at(UserFactory(email="paused@example.org", frequency="paused"), now)
+    due_at(UserFactory(email="gone@example.org", unsubscribed_at=now), now)
+    due_at(UserFactory(email="later@example.org"), now + dt.timedelta(days=2))
+    due_at(UserFactory(email="bounced@example.org"), now)
     Suppression.objects.create(email="bounced@example.org", reason="bounce")
     assert list(subscribers_due(now=now)) == [due]
 
@@ -165,7 +165,7 @@ def test_preview_reflects_hiding_featuring_and_notes(curator_client, reader):
 
 
 def test_preview_says_so_when_nothing_would_be_sent(curator_client):
-    quiet = UserFactory(email="quiet@example.org", next_digest_at=timezone.now())
+    quiet = UserFactory(email="quiet@example.org")
     SubscriptionFactory(owner=quiet, query="nothing matches this")
     page = curator_client.get(reverse(TODAY), {"subscriber": "quiet@example.org"})
     assert page.context["message"] is None
@@ -242,9 +242,7 @@ def test_a_bad_hold_date_is_refused(curator_client):
 
 def test_holding_needs_the_hold_permission(client):
     staff = UserFactory(is_staff=True)
-    staff.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_paper", "view_user"])
-    )
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_paper", "view_user"]))
     client.force_login(User.objects.get(pk=staff.pk))
     page = client.get(reverse(TODAY))
     assert page.status_code == 200

@@ -4,7 +4,6 @@ the mail server until the curator releases it."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 

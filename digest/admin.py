@@ -573,6 +573,25 @@ class DigestAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return delivery.status if delivery else ""
 
 
+@admin.register(DigestItem)
+class DigestItemAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("paper", "user", "digest_date", "rank", "section", "in_email", "why")
+    list_filter = ("section", "in_email", ("digest__date", RangeDateFilter))
+    list_filter_submit = True
+    search_fields = ("user__email", "paper__title", "paper__arxiv_id")
+    list_select_related = ("paper", "user", "digest")
+    fields = ("digest", "user", "paper", "rank", "section", "score", "in_email", "why")
+    readonly_fields = fields
+
+    @display(description="Digest date", ordering="digest__date")
+    def digest_date(self, item: DigestItem) -> dt.date:
+        return item.digest.date
+
+    @display(description="Why it matched")
+    def why(self, item: DigestItem) -> str:
+        return hits_text(item.hits)
+
+
 class HasErrorFilter(admin.SimpleListFilter):
     title = "failure reason"
     parameter_name = "has_error"
@@ -631,6 +650,9 @@ class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
             "run_today": reports.run_counts(today),
             "run_today_held": curation.is_held(today),
             "run_history": reports.run_history(today=today),
+            "failure_reasons": reports.failure_reasons(
+                since=timezone.now() - dt.timedelta(days=14)
+            ),
             "run_statuses": reports.RUN_STATUSES,
         }
         return super().changelist_view(request, extra_context)

@@ -7,6 +7,8 @@ PostgreSQL (dates are truncated in the current time zone, UTC unless TIME_ZONE s
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -149,6 +151,27 @@ def run_history(*, today: dt.date, days: int = 14) -> list[RunDay]:
         counts["due"] = sum(counts.values())
         history.append(RunDay(date, counts, date in held))
     return history
+
+
+FAILURE_EXAMPLES = 5000  # the most recent failures looked at when grouping reasons
+ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
+
+
+def failure_reason(error: str) -> str:
+    """An error's first line without addresses, so the same reason groups together."""
+    first_line = (error or "").strip().splitlines()[0] if error and error.strip() else ""
+    return ADDRESS.sub("<address>", first_line)[:160]
+
+
+def failure_reasons(*, since: dt.datetime, limit: int = 10) -> list[tuple[str, int]]:
+    """The commonest reasons of deliveries that failed or are retrying, since ``since``."""
+    errors = (
+        Delivery.objects.filter(status__in=["failed", "retrying"], updated_at__gte=since)
+        .exclude(last_error="")
+        .order_by("-updated_at")
+        .values_list("last_error", flat=True)[:FAILURE_EXAMPLES]
+    )
+    return Counter(failure_reason(error) for error in errors).most_common(limit)
 
 
 # --- Sources ----------------------------------------------------------------------------------

@@ -9,11 +9,21 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from digest.admin import hits_text, short
+from subscriptions.forms import SubscriptionForm
 from subscriptions.models import Match, Subscription
+from subscriptions.services import update_subscription
+
+
+class SubscriptionAdminForm(SubscriptionForm):
+    """The subscriber's own form (same limits and messages), plus the owner."""
+
+    class Meta(SubscriptionForm.Meta):
+        fields = ["owner", "name", "query", "enabled"]
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(ModelAdmin):
+    form = SubscriptionAdminForm
     list_display = ("name", "owner", "query_text", "enabled", "match_count", "updated_at")
     list_filter = ("enabled", "created_at")
     search_fields = ("name", "query", "owner__email")
@@ -23,6 +33,10 @@ class SubscriptionAdmin(ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscription]:
         return super().get_queryset(request).annotate(match_total=Count("matches"))
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The same write as the subscriber's own form, so the matches follow the new query.
+        update_subscription(obj, name=obj.name, query=obj.query, enabled=obj.enabled)
 
     @display(description="Query", ordering="query")
     def query_text(self, subscription: Subscription) -> str:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from digest.curation import Resend, resend_delivery
 from digest.models import Delivery, Suppression
-from digest.reports import run_counts, run_history
+from digest.reports import failure_reasons, run_counts, run_history
 from tests.admin_support import eager_tasks, make_curator
 from tests.factories import DeliveryFactory, DigestFactory, SubscriptionFactory, UserFactory
 
@@ -144,3 +144,38 @@ def test_deliveries_are_read_only_even_for_curators(curator_client):
     assert curator_client.get(url).status_code == 200
     assert curator_client.post(url, {"status": "pending"}).status_code == 403
     assert Delivery.objects.get(pk=sent.pk).status == "sent"
+
+
+def test_failure_reasons_group_the_same_error_for_different_addresses(curator_client):
+    for email in ("a@example.org", "b@example.org", "c@example.org"):
+        delivery(
+            "failed",
+            to_email=email,
+            last_error=f"550 5.1.1 <{email}>: Recipient address rejected\nmore detail",
+        )
+    delivery("retrying", last_error="421 4.7.0 Try again later")
+    reasons = failure_reasons(since=timezone.now() - dt.timedelta(days=1))
+    assert reasons == [
+        ("550 5.1.1 <address>: Recipient address rejected", 3),
+        ("421 4.7.0 Try again later", 1),
+    ]
+    html = curator_client.get(reverse(CHANGELIST)).content.decode()
+    assert "Failure reasons, last 14 days" in html
+    assert "550 5.1.1 &lt;address&gt;: Recipient address rejected" in html
+
+
+def test_digest_items_are_listed_with_why_they_matched(curator_client):
+    from digest.models import DigestItem
+    from tests.factories import PaperFactory
+
+    digest = DigestFactory()
+    DigestItem.objects.create(
+        digest=digest,
+        user=digest.user,
+        paper=PaperFactory(title="Zero-shot everything"),
+        rank=1,
+        hits=[{"term": "zero-shot", "field": "title"}],
+    )
+    html = curator_client.get(reverse("admin:digest_digestitem_changelist")).content.decode()
+    assert "Zero-shot everything" in html
+    assert "zero-shot in title" in html

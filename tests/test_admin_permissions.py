@@ -189,3 +189,29 @@ def test_superusers_keep_everything(client):
     assert client.get(reverse("admin:accounts_user_add")).status_code == 200
     assert client.get(reverse("admin:auth_group_changelist")).status_code == 200
     assert client.get(reverse("admin:digest_today")).status_code == 200
+
+
+def test_a_superuser_edits_a_subscription_with_the_subscribers_own_rules(client):
+    from subscriptions.models import Subscription
+    from tests.factories import SubscriptionFactory
+
+    subscription = SubscriptionFactory(name="Old", query="zero-shot")
+    client.force_login(make_superuser())
+    url = reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+    too_long = client.post(
+        url,
+        {"owner": subscription.owner.pk, "name": "New", "query": "x" * 1001, "enabled": "on"},
+    )
+    assert too_long.status_code == 200
+    assert "under 1000 characters" in too_long.content.decode()
+    saved = client.post(
+        url,
+        {"owner": subscription.owner.pk, "name": "  New   name ", "query": "diffusion"},
+    )
+    assert saved.status_code == 302
+    subscription = Subscription.objects.get(pk=subscription.pk)
+    assert (subscription.name, subscription.query, subscription.enabled) == (
+        "New name",
+        "diffusion",
+        False,
+    )

@@ -212,6 +212,8 @@ class TodaysIssue:
     subscribers_due: int
     due_sample: list[User]
     hold: DeliveryHold | None
+    # Holds of other days still in force (subscribers east of UTC already live tomorrow).
+    other_holds: list[DeliveryHold] = field(default_factory=list)
     run: dict[str, int] = field(default_factory=dict)
 
 
@@ -248,5 +250,11 @@ def todays_issue(*, now: dt.datetime, papers_shown: int = 200, due_shown: int = 
         subscribers_due=due.count(),
         due_sample=list(due[:due_shown]),
         hold=DeliveryHold.objects.filter(date=today).first(),
+        other_holds=list(
+            DeliveryHold.objects.filter(date__gte=today - dt.timedelta(days=7))
+            .exclude(date=today)
+            .select_related("created_by")
+            .order_by("date")
+        ),
         run=run_counts(today),
     )

@@ -277,3 +277,16 @@ def test_held_deliveries_wait_and_go_out_on_release(
 def test_releasing_a_day_that_is_not_held_says_so(curator_client):
     response = curator_client.post(reverse("admin:digest_today_release"), follow=True)
     assert b"was not held" in response.content
+
+
+def test_hold_and_release_another_day(curator_client):
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    curator_client.post(
+        reverse("admin:digest_today_hold"), {"date": tomorrow.isoformat(), "reason": "Tokyo"}
+    )
+    assert list(DeliveryHold.objects.values_list("date", flat=True)) == [tomorrow]
+    page = curator_client.get(reverse(TODAY)).content.decode()
+    assert f'data-hold="{tomorrow.isoformat()}"' in page
+    assert 'id="hold-send"' in page  # today itself is not held
+    curator_client.post(reverse("admin:digest_today_release"), {"date": tomorrow.isoformat()})
+    assert not DeliveryHold.objects.exists()

@@ -41,3 +41,79 @@ def ingest_enabled_sources() -> int:
 
 
 # --- End of ingest -----------------------------------------------------------------------------
+
+
+# --- Digests and delivery (compose → deliver) --------------------------------------------------
+# Beat runs enqueue_due_digests every DIGEST_SCHEDULE_INTERVAL seconds. It claims due users in
+# chunks (build_digests), and wakes senders for any due outbox rows. Senders pull from the outbox
+# (digest.delivery.send_due) rather than getting one task per message, so a lost or duplicated
+# task costs nothing: the outbox rows, not the queue, are the source of truth.
+
+# How many send_due_deliveries wake-ups to queue per this many due deliveries, and at most.
+DELIVERIES_PER_WAKEUP = 1000
+MAX_WAKEUPS = 8
+
+
+def wake_senders(due_count: int) -> int:
+    """Queue enough sender wake-ups for ``due_count`` due deliveries (0 queues none)."""
+    if due_count <= 0:
+        return 0
+    wakeups = min(MAX_WAKEUPS, -(-due_count // DELIVERIES_PER_WAKEUP))
+    for _ in range(wakeups):
+        send_due_deliveries.delay()
+    return wakeups
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def enqueue_due_digests() -> dict:
+    from django.utils import timezone
+
+    from digest.delivery import due_deliveries
+    from digest.scheduler import claim_due_users, schedule_unscheduled
+
+    now = timezone.now()
+    schedule_unscheduled(now)
+    chunks = 0
+    for chunk in claim_due_users(now):
+        build_digests.delay(chunk)
+        chunks += 1
+    wakeups = wake_senders(due_deliveries(now).count())
+    return {"chunks": chunks, "wakeups": wakeups}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def build_digests(user_ids: list[int]) -> dict:
+    from digest.scheduler import build_for_users
+
+    report = build_for_users(user_ids)
+    wake_senders(len(report.delivery_ids))
+    return {"built": len(report.built), "skipped": report.skipped}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_due_deliveries() -> dict:
+    from django.conf import settings
+
+    from digest.delivery import send_due
+
+    report = send_due(max_seconds=settings.DELIVERY_TASK_SECONDS)
+    if report.retry_at is not None:
+        send_due_deliveries.apply_async(eta=report.retry_at)
+    if report.out_of_time:
+        # Stopped by the time budget with work left: hand over to a fresh task.
+        send_due_deliveries.delay()
+    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_delivery(delivery_id: int) -> dict:
+    """Send one delivery now if it is due (the admin's resend, a released hold)."""
+    from digest import delivery
+
+    report = delivery.send_delivery(delivery_id)
+    if report.retry_at is not None:
+        send_due_deliveries.apply_async(eta=report.retry_at)
+    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
+
+
+# --- end of digests and delivery ---------------------------------------------------------------

@@ -73,7 +73,8 @@ def clean_text(value: object) -> str:
         return ""
     text = unicodedata.normalize("NFC", html.unescape(str(value)))
     text = _CONTROL.sub(" ", text)
-    text = strip_tags(text)
+    if "<" in text:  # most titles and abstracts have no markup at all
+        text = strip_tags(text)
     return _WHITESPACE.sub(" ", text).strip()
 
 

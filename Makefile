@@ -30,6 +30,7 @@ test: install system-deps
 bench: install
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/ingest.py
 
 lint: install
 	$(BIN)/ruff check .

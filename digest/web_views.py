@@ -21,11 +21,17 @@ PAPERS_PER_PAGE = 50
 
 def home(request: HttpRequest) -> HttpResponse:
     day = papers_today.latest_day()
-    top = list(papers_today.papers_for_day(day)[:8]) if day else []
+    papers = papers_today.papers_for_day(day) if day else None
     return render(
         request,
         "digest/home.html",
-        {"day": day, "papers": top, "form": SignupForm()},
+        {
+            "day": day,
+            "today": timezone.localdate(),
+            "papers": list(papers[:8]) if papers is not None else [],
+            "page_total": papers.count() if papers is not None else 0,
+            "form": SignupForm(),
+        },
     )
 
 

@@ -26,7 +26,9 @@ def newcomer(client):
 @pytest.fixture
 def papers():
     return [
-        PaperFactory(title="Zero-shot segmentation", categories=["cs.CV"], primary_category="cs.CV"),
+        PaperFactory(
+            title="Zero-shot segmentation", categories=["cs.CV"], primary_category="cs.CV"
+        ),
         PaperFactory(title="Zero-shot translation", categories=["cs.CL"], primary_category="cs.CL"),
         PaperFactory(title="Graph neural networks", categories=["cs.LG"]),
         PaperFactory(

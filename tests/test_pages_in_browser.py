@@ -127,6 +127,7 @@ PAGES = {
     "digest-view-in-browser": anonymous(lambda u, s, digest, p: digest_view_url(digest)),
     "feedback-confirm": anonymous(lambda u, s, d, papers: feedback_url(u, papers[0], "more")),
     "link-invalid": anonymous(lambda *_: reverse("digest_web", args=["not-a-token"])),
+    "not-found": anonymous(lambda *_: "/no/such/page/"),
     "my-subscriptions": logged_in(lambda *_: reverse("subscriptions:list")),
     "add-subscription": logged_in(lambda *_: reverse("subscriptions:add")),
     "edit-subscription": logged_in(lambda u, sub, *_: reverse("subscriptions:edit", args=[sub.pk])),

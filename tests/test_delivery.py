@@ -282,3 +282,11 @@ def test_rate_limit_spaces_messages_across_windows(db, smtp_sink, settings, monk
     pending(7)
     assert send_due().sent == 7
     assert len(waits) >= 2  # 7 messages at 3 per second need at least two more windows
+
+
+def test_a_server_deferring_everyone_backs_off_the_batch_after_three_tries(db, smtp_sink):
+    pending(10)
+    policy = FaultPolicy(fail_code=451, fail_seconds=3600)
+    smtp_sink.recipient_policy = policy
+    report = send_due()
+    assert report.retrying == 10 and policy.refused == 3

@@ -1,20 +1,22 @@
-"""Absolute links that go into emails: view in browser, manage subscriptions, unsubscribe.
+"""Absolute, signed links that go into emails and work without logging in: view in browser,
+feedback under each paper, manage subscriptions, unsubscribe.
 
-The "view in browser" page (URL name ``digest_web``, owned by the web pages) takes a signed token
-for the digest, made and checked here, so the page needs no login: the link in the email is the
-key, as for unsubscribing.
+The tokens are ``django.core.signing`` signatures with a purpose-specific salt, so a token made
+for one purpose is useless for another. They do not expire: an email read a month later must
+still open.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core import signing
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from digest.models import Digest
+from digest.models import Digest, Feedback, Paper
 from digest.unsubscribe import make_token
 
 VIEW_SALT = "paperboy.digest-view"
+FEEDBACK_SALT = "paperboy.feedback"
 
 
 def absolute(path: str) -> str:
@@ -39,21 +41,14 @@ def digest_for_view_token(token: str) -> Digest | None:
 
 
 def digest_view_url(digest: Digest) -> str:
-    """The signed archive URL of ``digest``; empty until the web pages provide ``digest_web``."""
+    """The email's "view in browser" link; empty for a digest that is only being previewed."""
     if digest.pk is None:
         return ""
-    try:
-        return absolute(reverse("digest_web", kwargs={"token": digest_view_token(digest)}))
-    except NoReverseMatch:
-        return ""
+    return absolute(reverse("digest_web", kwargs={"token": digest_view_token(digest)}))
 
 
 def manage_url() -> str:
-    try:
-        return absolute(reverse("subscriptions:list"))
-    except NoReverseMatch:
-        # Until the subscriptions pages land: where digest/urls.py mounts them.
-        return absolute("/subscriptions/")
+    return absolute(reverse("subscriptions:list"))
 
 
 def unsubscribe_url(user) -> str:
@@ -69,3 +64,29 @@ def unsubscribe_mailto(user) -> str:
     if not settings.UNSUBSCRIBE_MAILTO:
         return ""
     return f"mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{make_token(user)}"
+
+
+def feedback_token(user_id: int, paper_id: int, kind: str) -> str:
+    return signing.dumps({"u": user_id, "p": paper_id, "k": kind}, salt=FEEDBACK_SALT)
+
+
+def feedback_url(user, paper: Paper, kind: str) -> str:
+    """A "more like this" (``kind="more"``) or "not relevant" (``"less"``) link for the email.
+    GET shows a confirm page; POST records the feedback."""
+    if kind not in Feedback.Kind.values:
+        raise ValueError(f"feedback kind must be one of {Feedback.Kind.values}, not {kind!r}")
+    return absolute(reverse("feedback", args=[feedback_token(user.pk, paper.pk, kind)]))
+
+
+def feedback_from_token(token: str) -> tuple[int, int, str] | None:
+    """``(user_id, paper_id, kind)`` from a feedback token, or None if it is not valid."""
+    try:
+        data = signing.loads(token, salt=FEEDBACK_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("k") not in Feedback.Kind.values:
+        return None
+    try:
+        return int(data["u"]), int(data["p"]), str(data["k"])
+    except (KeyError, TypeError, ValueError):
+        return None

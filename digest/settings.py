@@ -157,6 +157,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file, not an in-memory database, so that a real Celery worker started as a
+    # subprocess by the tests can open the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-paperboy.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ----------------------------------------------------------------------------
@@ -249,6 +252,13 @@ ARXIV_USER_AGENT = os.environ.get(
 FETCH_TIMEOUT = envint("FETCH_TIMEOUT", 30)
 ARXIV_DELAY_SECONDS = envfloat("ARXIV_DELAY_SECONDS", 3)
 
+# --- Ingest (branch ingest) -------------------------------------------------------------------
+# Hosts (and their subdomains) that get ARXIV_DELAY_SECONDS between two requests, counted
+# across all workers: arXiv asks for one request every three seconds.
+POLITE_HOSTS = envlist("POLITE_HOSTS", "arxiv.org")
+# A feed larger than this is refused rather than read into memory.
+FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 50 * 1024 * 1024)
+
 # --- Accounts ---------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
@@ -273,6 +283,32 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "subscriptions:list"
 ACCOUNT_EMAIL_CONFIRMATION_AUTHENTICATED_REDIRECT_URL = "subscriptions:list"
 ACCOUNT_SIGNUP_REDIRECT_URL = "subscriptions:list"
+# Sign-up asks for the browser's time zone (accounts.forms.SignupForm); "email me a code"
+# logs in without a password. Every allauth form is rate limited through the cache (a real,
+# shared cache: Redis, or the file cache on one box), keyed per IP, per email and per user.
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60  # seconds: mail can take a minute or two to arrive
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "request_login_code": "20/m/ip,3/m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+# Paperboy's own public forms (feedback, unsubscribe, preview), same syntax as allauth's:
+# "<count>/<period>/<ip|user|key>".
+WEB_RATE_LIMITS = {
+    "preview": "60/m/ip",
+    "feedback": "30/m/ip",
+    "subscriptions": "30/m/user",
+    "export": "10/h/user",
+    "account": "20/m/user",
+}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -287,7 +323,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

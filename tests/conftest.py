@@ -80,3 +80,18 @@ def redis_url() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def isolated_cache(settings):
+    """A private in-memory cache for one test, so rate-limit counters (kept in the real,
+    shared cache) from other tests or runs cannot interfere."""
+    import uuid
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4()}",
+        }
+    }
+    yield

@@ -22,9 +22,9 @@ the message without us hearing 250; it is retried.)
 
 Failures: 4xx and connection errors retry with exponential backoff (``EMAIL_RETRY_BASE_SECONDS``
 doubling, at most ``EMAIL_MAX_ATTEMPTS`` attempts); a connection error (or three 4xx in a row)
-backs off the rest of the batch too, instead of hammering a server that is down. 5xx for the recipient fails the delivery
-and suppresses the address. Unsubscribed users' deliveries are cancelled, suppressed addresses'
-are marked suppressed, never sent.
+backs off the rest of the batch too, instead of hammering a server that is down. 5xx for the
+recipient fails the delivery and suppresses the address. Unsubscribed users' deliveries are
+cancelled, suppressed addresses' are marked suppressed, never sent.
 """
 
 from __future__ import annotations

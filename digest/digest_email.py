@@ -119,7 +119,7 @@ def wrap(text: str, indent: str = "   ") -> str:
     return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent, subsequent_indent=indent)
 
 
-def item_context(item: DigestItem) -> dict[str, object]:
+def item_context(item: DigestItem, user) -> dict[str, object]:
     paper = item.paper
     hits = item.hits or []
     abstract = trim_at_sentence(paper.abstract)
@@ -141,14 +141,18 @@ def item_context(item: DigestItem) -> dict[str, object]:
         "reasons": reasons_text(hits, featured),
         "reasons_html": reasons_html(hits, featured),
         "upvotes": paper.upvotes,
+        # Signed per user and paper: a click records feedback without logging in.
+        "more_url": links.feedback_url(user, paper, "more"),
+        "less_url": links.feedback_url(user, paper, "less"),
     }
 
 
 def email_context(digest: Digest, items: Iterable[DigestItem]) -> dict[str, object]:
     items = list(items)
     shown = [item for item in items if item.in_email]
-    featured = [item_context(i) for i in shown if i.section == DigestItem.Section.FEATURED]
-    matched = [item_context(i) for i in shown if i.section != DigestItem.Section.FEATURED]
+    user = digest.user
+    featured = [item_context(i, user) for i in shown if i.section == DigestItem.Section.FEATURED]
+    matched = [item_context(i, user) for i in shown if i.section != DigestItem.Section.FEATURED]
     sections = []
     if featured:
         sections.append({"title": "Featured", "items": featured})

@@ -214,6 +214,16 @@ def suppression_for(user: User) -> Suppression | None:
     return Suppression.objects.filter(email__iexact=user.email).first()
 
 
+def _still_claimed(delivery: Delivery) -> bool:
+    """True while ``delivery`` is still ours to send; locks its row until the transaction ends
+    (on SQLite the IMMEDIATE transaction itself is the lock)."""
+    return (
+        Delivery.objects.select_for_update()
+        .filter(pk=delivery.pk, claimed_by=delivery.claimed_by, status=Delivery.Status.SENDING)
+        .exists()
+    )
+
+
 def _deliver_one(delivery: Delivery, session: SMTPSession, report: DeliveryReport) -> None:
     user = delivery.digest.user
     if user.unsubscribed_at is not None or not user.is_active:
@@ -230,7 +240,14 @@ def _deliver_one(delivery: Delivery, session: SMTPSession, report: DeliveryRepor
     message = render_digest_email(delivery.digest, delivery=delivery)
     message_id = message_id_for(delivery)
     try:
-        session.send(message)
+        with transaction.atomic():
+            # Hold our row while the message goes out. Deleting an account
+            # (accounts.deletion) locks the same rows to cancel them: either this send
+            # finishes first, or it finds its claim gone here and sends nothing.
+            if not _still_claimed(delivery):
+                report.lost_claims += 1
+                return
+            session.send(message)
     except SendError as error:
         if error.outcome is Outcome.PERMANENT:
             if _finish(delivery, Delivery.Status.FAILED, last_error=str(error)[:2000]):

@@ -27,6 +27,11 @@ run: install
 test: install system-deps
 	$(BIN)/python -m pytest -p no:cacheprovider
 
+# Fault tests: kill -9 workers, restart Redis, a failing SMTP server. Need PostgreSQL
+# (DATABASE_URL); they start their own Redis, worker, beat and SMTP sink processes.
+chaos: install system-deps
+	$(BIN)/python -m pytest -p no:cacheprovider -m chaos tests/test_chaos.py
+
 bench: install
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/delivery.py

@@ -21,10 +21,10 @@ connection lost *during* DATA is the SMTP protocol's own ambiguity: the server m
 the message without us hearing 250; it is retried.)
 
 Failures: 4xx and connection errors retry with exponential backoff (``EMAIL_RETRY_BASE_SECONDS``
-doubling, at most ``EMAIL_MAX_ATTEMPTS`` attempts); a connection error backs off the rest of the
-batch too, instead of hammering a server that is down. 5xx for the recipient fails the delivery
-and suppresses the address. Unsubscribed users' deliveries are cancelled, suppressed addresses'
-are marked suppressed, never sent.
+doubling, at most ``EMAIL_MAX_ATTEMPTS`` attempts); a connection error (or three 4xx in a row)
+backs off the rest of the batch too, instead of hammering a server that is down. 5xx for the
+recipient fails the delivery and suppresses the address. Unsubscribed users' deliveries are
+cancelled, suppressed addresses' are marked suppressed, never sent.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 DUE_STATES = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
 # Longest backoff between two attempts, whatever the attempt number.
 MAX_BACKOFF_SECONDS = 6 * 60 * 60
+# This many 4xx replies in a row mean the server defers everyone, not one recipient.
+TEMPORARY_FAILURES_BEFORE_BACKING_OFF = 3
 
 
 @dataclass
@@ -275,13 +277,19 @@ def deliver(deliveries: list[Delivery], session: SMTPSession | None = None) -> D
     own_session = session is None
     session = session or SMTPSession()
     opened_before = session.connections_opened
+    temporary_in_a_row = 0
     try:
         for position, delivery in enumerate(deliveries):
             try:
                 _deliver_one(delivery, session, report)
+                temporary_in_a_row = 0
             except SendError as error:
-                if error.outcome in (Outcome.CONNECTION, Outcome.SENDER):
-                    # The server is down or shedding load: leave it alone for a while.
+                temporary_in_a_row += 1
+                if error.outcome in (Outcome.CONNECTION, Outcome.SENDER) or (
+                    temporary_in_a_row >= TEMPORARY_FAILURES_BEFORE_BACKING_OFF
+                ):
+                    # The server is down, shedding load, or deferring everyone: leave it alone
+                    # for a while rather than asking again for every message in the batch.
                     _release(deliveries[position + 1 :], error, report)
                     break
             except Exception as exc:  # a bug rendering one digest must not stall the others

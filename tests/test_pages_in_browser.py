@@ -254,3 +254,26 @@ def test_development_mailbox_pages(context, site, smtp_sink, settings):
     page.get_by_role("link", name="Confirm your email address for Paperboy").click()
     page.get_by_role("heading", name="Confirm your email address for Paperboy").wait_for()
     check_page(page, "dev-mailbox-message")
+
+
+def test_onboarding_preview_and_save_without_javascript(browser, site):
+    user = UserFactory(email="nojs@example.org")
+    PaperFactory(title="Zero-shot without scripts", categories=["cs.CV"])
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        log_in(context, site, user)
+        page = context.new_page()
+        page.goto(site.url + reverse("accounts:onboarding"))
+        assert page.locator("[data-category-filter]").is_hidden()  # search box needs JS
+        page.get_by_label("What do you want to follow?").fill("zero-shot")
+        page.get_by_role("checkbox", name="cs.CV — Computer Vision and Pattern Recognition").check()
+        page.get_by_role("button", name="Preview matches").click()
+        page.locator("[data-preview-state=hits]").wait_for()
+        assert page.get_by_role("link", name="Zero-shot without scripts").is_visible()
+        # The form kept what was typed and ticked.
+        assert page.get_by_label("What do you want to follow?").input_value() == "zero-shot"
+        page.get_by_role("button", name="Save and start my digest").click()
+        page.wait_for_url("**" + reverse("subscriptions:list"))
+        assert user.subscriptions.get().query == "(zero-shot) AND (cat:cs.CV)"
+    finally:
+        context.close()

@@ -39,7 +39,6 @@ import bisect
 import json
 import logging
 import math
-import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,93 +50,61 @@ from subscriptions.text import FieldText, analyze, fold_category, name_tokens, s
 logger = logging.getLogger(__name__)
 
 # --- Compiled queries ---------------------------------------------------------------------------
-# Nodes are tuples whose first item is the opcode:
-#   (TERM, fields, stem, display)         (PHRASE, fields, stems, display)
-#   (PREFIX, fields, prefix, display)     (AUTHOR, parts, display, full_parts)
-#   (CATEGORY, pattern, is_prefix, display)
-#   (AND, children)  (OR, children)  (NOT, child)
-# ``fields`` indexes PaperDoc.fields: (0, 1) = title or abstract, (0,) = title, (1,) = abstract.
+# A compiled node is a JSON-ready list whose first item is the opcode:
+#   [TERM, where, stem, display]          [PHRASE, where, [stems], display]
+#   [PREFIX, where, prefix, display]      [AUTHOR, [parts], display, [full parts]]
+#   [CATEGORY, pattern, is_prefix, display]
+#   [AND, [children]]  [OR, [children]]  [NOT, child]
+# ``where``: 0 title or abstract, 1 title, 2 abstract. ``display`` is the term as the user wrote
+# it, reported in hits. The evaluator reads exactly what json.loads returns: loading a stored
+# query costs one C call.
 
 TERM, PHRASE, PREFIX, AUTHOR, CATEGORY, AND, OR, NOT = range(8)
 COMPILED_VERSION = 1
-FIELD_NAMES = ("title", "abstract")
-_FIELD_CODES = {"text": 0, "title": 1, "abstract": 2}
-_FIELD_TUPLES = ((0, 1), (0,), (1,))
+_WHERE = {"text": 0, "title": 1, "abstract": 2}
 
-CNode = tuple
+CNode = list
 
 
 def compile_query(query: Query | Node) -> CNode:
-    """The AST as nested tuples of stems, ready for the evaluator."""
+    """The AST as nested lists of stems, ready for the evaluator."""
     node = query.root if isinstance(query, Query) else query
     if isinstance(node, Term):
-        fields = _FIELD_TUPLES[_FIELD_CODES[node.field]]
-        display = sys.intern(node.text or " ".join(node.words))
+        where = _WHERE[node.field]
+        display = node.text or " ".join(node.words)
         if node.prefix:
-            return (PREFIX, fields, sys.intern(node.words[0]), display)
-        stems = tuple(stem(word) for word in node.words)
+            return [PREFIX, where, node.words[0], display]
+        stems = [stem(word) for word in node.words]
         if len(stems) == 1:
-            return (TERM, fields, stems[0], display)
-        phrase = (PHRASE, fields, stems, display)
+            return [TERM, where, stems[0], display]
+        phrase = [PHRASE, where, stems, display]
         if node.compound:
-            return (OR, (phrase, (TERM, fields, stem("".join(node.words)), display)))
+            return [OR, [phrase, [TERM, where, stem("".join(node.words)), display]]]
         return phrase
     if isinstance(node, Author):
-        parts = tuple(sys.intern(part) for part in node.parts)
-        full = tuple(part for part in parts if len(part) > 1)
-        return (AUTHOR, parts, node.text or " ".join(parts), full)
+        parts = list(node.parts)
+        full = [part for part in parts if len(part) > 1]
+        return [AUTHOR, parts, node.text or " ".join(parts), full]
     if isinstance(node, Category):
-        return (CATEGORY, node.pattern, node.prefix, node.text or node.pattern)
+        return [CATEGORY, node.pattern, int(node.prefix), node.text or node.pattern]
     if isinstance(node, And):
-        return (AND, tuple(compile_query(child) for child in node.children))
+        return [AND, [compile_query(child) for child in node.children]]
     if isinstance(node, Or):
-        return (OR, tuple(compile_query(child) for child in node.children))
+        return [OR, [compile_query(child) for child in node.children]]
     if isinstance(node, Not):
-        return (NOT, compile_query(node.child))
+        return [NOT, compile_query(node.child)]
     raise TypeError(f"not a query node: {node!r}")
 
 
 def dumps(node: CNode) -> str:
-    """Compact JSON for ``Subscription.compiled``: ``[version, tree]``."""
-    return json.dumps([COMPILED_VERSION, _to_json(node)], separators=(",", ":"), ensure_ascii=False)
-
-
-def _to_json(node: CNode) -> list:
-    op = node[0]
-    if op in (AND, OR):
-        return [op, [_to_json(child) for child in node[1]]]
-    if op == NOT:
-        return [op, _to_json(node[1])]
-    if op in (TERM, PHRASE, PREFIX):
-        return [op, _FIELD_TUPLES.index(node[1]), node[2], node[3]]
-    if op == AUTHOR:
-        return [op, list(node[1]), node[2]]
-    return [op, node[1], node[2], node[3]]
+    """Compact JSON for ``Subscription.compiled``: ``[version, node]``."""
+    return json.dumps([COMPILED_VERSION, node], separators=(",", ":"), ensure_ascii=False)
 
 
 def loads(text: str) -> CNode | None:
-    """The node stored by :func:`dumps`, or ``None`` if it was written by another version."""
-    version, tree = json.loads(text)
-    if version != COMPILED_VERSION:
-        return None
-    return _from_json(tree)
-
-
-def _from_json(item: list) -> CNode:
-    intern = sys.intern
-    op = item[0]
-    if op == TERM or op == PREFIX:
-        return (op, _FIELD_TUPLES[item[1]], intern(item[2]), intern(item[3]))
-    if op == AND or op == OR:
-        return (op, tuple([_from_json(child) for child in item[1]]))
-    if op == PHRASE:
-        return (op, _FIELD_TUPLES[item[1]], tuple([intern(s) for s in item[2]]), intern(item[3]))
-    if op == NOT:
-        return (op, _from_json(item[1]))
-    if op == AUTHOR:
-        parts = tuple([intern(part) for part in item[1]])
-        return (op, parts, intern(item[2]), tuple([p for p in parts if len(p) > 1]))
-    return (op, intern(item[1]), bool(item[2]), intern(item[3]))
+    """The node stored by :func:`dumps`, or ``None`` if another version of Paperboy wrote it."""
+    version, node = json.loads(text)
+    return node if version == COMPILED_VERSION else None
 
 
 def compile_text(text: str) -> str:
@@ -147,13 +114,19 @@ def compile_text(text: str) -> str:
 
 # --- Papers, analysed ---------------------------------------------------------------------------
 
+# Prefixes that keep the percolator's keys of different kinds apart in one set and one dict
+# (stems never contain them).
+AUTHOR_KEY = "\x01"
+CATEGORY_KEY = "\x02"
+PREFIX_KEY = "\x03"  # only in conditions: prefixes are looked up in their own index
+
 
 class PaperDoc:
     """A paper as the matcher sees it: title and abstract analysed once (stems in order, the set
-    of stems, folded words for wildcards), authors as (name, folded parts), categories as
+    of stems, sorted folded words for wildcards), authors as (name, folded parts), categories as
     (folded, as written)."""
 
-    __slots__ = ("fields", "authors", "categories")
+    __slots__ = ("title", "abstract", "authors", "categories")
 
     def __init__(
         self,
@@ -162,7 +135,8 @@ class PaperDoc:
         authors: Sequence[str] = (),
         categories: Sequence[str] = (),
     ):
-        self.fields: tuple[FieldText, FieldText] = (analyze(title), analyze(abstract or ""))
+        self.title: FieldText = analyze(title or "")
+        self.abstract: FieldText = analyze(abstract or "")
         self.authors = tuple((name, name_tokens(name)) for name in authors or () if name)
         self.categories = tuple(
             (fold_category(category), category) for category in categories or () if category
@@ -172,25 +146,58 @@ class PaperDoc:
     def from_paper(cls, paper: Any) -> PaperDoc:
         return cls(paper.title, paper.abstract, paper.authors, paper.categories)
 
-    def keys(self) -> tuple[set[str], set[str], set[str], set[str]]:
-        """The percolator's lookup keys: stems, words (for prefixes), author name parts and
-        every prefix of every category (``cs.CV`` → ``c``, ``cs``, ``cs.``, ``cs.c``, ``cs.cv``)."""
-        title, abstract = self.fields
-        author_parts = {part for _, parts in self.authors for part in parts}
-        category_keys = {
-            folded[:length] for folded, _ in self.categories for length in range(1, len(folded) + 1)
-        }
-        return (
-            title.present | abstract.present,
-            title.words | abstract.words,
-            author_parts,
-            category_keys,
-        )
+    def keys(self) -> set[str | tuple[str, str]]:
+        """The percolator's lookup keys: stems, adjacent stem pairs (``("zero", "shot")``, for
+        phrases), author keys (see ``author_keys``) and every prefix of every category
+        (``cs.CV`` → ``c``, ``cs``, ``cs.``, ``cs.c``, ``cs.cv``)."""
+        title, abstract = self.title, self.abstract
+        keys = set(title.present)
+        keys.update(abstract.present, bigrams(title.stems), bigrams(abstract.stems))
+        for _, parts in self.authors:
+            keys.update([AUTHOR_KEY + key for key in author_keys(parts)])
+        for folded, _ in self.categories:
+            keys.update([CATEGORY_KEY + folded[:end] for end in range(1, len(folded) + 1)])
+        return keys
+
+    def words(self) -> set[str]:
+        return set(self.title.words).union(self.abstract.words)
+
+
+def bigrams(stems: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """Adjacent stems as one key, ``("zero", "shot")``: a phrase's pairs are far rarer than its
+    words. (Tuples: zip builds them without running Python code for each pair.)"""
+    return zip(stems, stems[1:], strict=False)
+
+
+def author_keys(parts: Sequence[str]) -> set[str]:
+    """Keys of one author's name: each full part (``lecun``), and each full part followed by the
+    initial of each other part (``lecun y``, ``yann l``). A query name of several parts needs
+    one of its full parts exactly and every other part's initial, so it can be indexed by
+    ``part + " " + initial of another part`` — far rarer than a bare given name."""
+    keys: set[str] = set()
+    for index, part in enumerate(parts):
+        if len(part) > 1:
+            keys.add(part)
+            for other_index, other in enumerate(parts):
+                if other_index != index:
+                    keys.add(part + " " + other[0])
+    return keys
+
+
+def _query_author_keys(parts: Sequence[str]) -> list[str]:
+    if len(parts) == 1:
+        return [AUTHOR_KEY + parts[0]]
+    return [
+        AUTHOR_KEY + part + " " + parts[(index + 1) % len(parts)][0]
+        for index, part in enumerate(parts)
+        if len(part) > 1
+    ]
 
 
 # --- The evaluator ------------------------------------------------------------------------------
 
 Hit = tuple[str, str, CNode]  # (term as shown, field name, the node that matched)
+FIELD_ORDER = {"title": 0, "abstract": 1, "author": 2, "category": 3}
 
 
 def evaluate(query: Query | CNode, doc: PaperDoc) -> list[dict[str, str]] | None:
@@ -203,11 +210,13 @@ def evaluate(query: Query | CNode, doc: PaperDoc) -> list[dict[str, str]] | None
 
 
 def public_hits(hits: Iterable[Hit]) -> list[dict[str, str]]:
-    """``[{"term", "field"}]``, each pair once, in the order found."""
+    """``[{"term", "field"}]``, each pair once, title hits first, then abstract, author and
+    category, each in the order found."""
     seen: dict[tuple[str, str], None] = {}
     for display, field_name, _ in hits:
         seen.setdefault((display, field_name), None)
-    return [{"term": term, "field": field_name} for term, field_name in seen]
+    ordered = sorted(seen, key=lambda pair: FIELD_ORDER[pair[1]])
+    return [{"term": term, "field": field_name} for term, field_name in ordered]
 
 
 def _match(node: CNode, doc: PaperDoc, hits: list[Hit]) -> bool:
@@ -215,12 +224,14 @@ def _match(node: CNode, doc: PaperDoc, hits: list[Hit]) -> bool:
     OR is evaluated so that all its hits are reported; a failed AND removes its partial hits."""
     op = node[0]
     if op == TERM:
+        key = node[2]
         found = False
-        stem_ = node[2]
-        for index in node[1]:
-            if stem_ in doc.fields[index].present:
-                hits.append((node[3], FIELD_NAMES[index], node))
-                found = True
+        if node[1] != 2 and key in doc.title.present:
+            hits.append((node[3], "title", node))
+            found = True
+        if node[1] != 1 and key in doc.abstract.present:
+            hits.append((node[3], "abstract", node))
+            found = True
         return found
     if op == AND:
         mark = len(hits)
@@ -239,20 +250,21 @@ def _match(node: CNode, doc: PaperDoc, hits: list[Hit]) -> bool:
         return not _match(node[1], doc, [])
     if op == PHRASE:
         found = False
-        for index in node[1]:
-            if _has_phrase(doc.fields[index], node[2]):
-                hits.append((node[3], FIELD_NAMES[index], node))
-                found = True
+        if node[1] != 2 and _has_phrase(doc.title, node[2]):
+            hits.append((node[3], "title", node))
+            found = True
+        if node[1] != 1 and _has_phrase(doc.abstract, node[2]):
+            hits.append((node[3], "abstract", node))
+            found = True
         return found
     if op == PREFIX:
         found = False
-        prefix = node[2]
-        for index in node[1]:
-            for word in doc.fields[index].words:
-                if word.startswith(prefix):
-                    hits.append((node[3], FIELD_NAMES[index], node))
-                    found = True
-                    break
+        if node[1] != 2 and doc.title.has_prefix(node[2]):
+            hits.append((node[3], "title", node))
+            found = True
+        if node[1] != 1 and doc.abstract.has_prefix(node[2]):
+            hits.append((node[3], "abstract", node))
+            found = True
         return found
     if op == AUTHOR:
         found = False
@@ -276,24 +288,25 @@ def _match(node: CNode, doc: PaperDoc, hits: list[Hit]) -> bool:
     raise ValueError(f"unknown opcode {op!r}")
 
 
-def _has_phrase(field: FieldText, phrase: tuple[str, ...]) -> bool:
+def _has_phrase(field: FieldText, phrase: list[str]) -> bool:
     present = field.present
     for word in phrase:
         if word not in present:
             return False
     stems = field.stems
     first, length = phrase[0], len(phrase)
+    wanted = tuple(phrase)
     position = -1
     try:
         while True:
             position = stems.index(first, position + 1)
-            if stems[position : position + length] == phrase:
+            if stems[position : position + length] == wanted:
                 return True
     except ValueError:
         return False
 
 
-def _name_matches(query_parts: tuple[str, ...], full_parts: tuple[str, ...], name: tuple) -> bool:
+def _name_matches(query_parts: list[str], full_parts: list[str], name: tuple) -> bool:
     """Each query part matches a different part of the name, equal or as an initial; at least one
     full (2+ letter) query part is equal to a part of the name."""
     for part in full_parts:
@@ -306,7 +319,7 @@ def _name_matches(query_parts: tuple[str, ...], full_parts: tuple[str, ...], nam
     return _assign(query_parts, 0, name, 0)
 
 
-def _assign(query_parts: tuple[str, ...], index: int, name: tuple, used: int) -> bool:
+def _assign(query_parts: list[str], index: int, name: tuple, used: int) -> bool:
     if index == len(query_parts):
         return True
     part = query_parts[index]
@@ -329,62 +342,57 @@ class Percolator:
     """Queries indexed by the keys they require, for one batch of papers.
 
     >>> percolator = Percolator(docs)
-    >>> percolator.add(compiled_node, subscription_id)      # for every subscription
+    >>> percolator.add(subscription.compiled, subscription.id)   # for every subscription
     >>> for doc_index, payloads, hits in percolator.matches(): ...
 
-    ``payloads`` are whatever was passed to ``add`` for identical queries (a list).
+    Identical compiled queries are stored once; ``payloads`` lists everything added with it.
     """
 
     def __init__(self, docs: Sequence[PaperDoc]):
         self.docs = docs
         self.doc_keys = [doc.keys() for doc in docs]
-        self.stem_df: Counter[str] = Counter()
-        self.word_df: Counter[str] = Counter()
-        self.author_df: Counter[str] = Counter()
-        self.category_df: Counter[str] = Counter()
-        for stems, words, author_parts, category_keys in self.doc_keys:
-            self.stem_df.update(stems)
-            self.word_df.update(words)
-            self.author_df.update(author_parts)
-            self.category_df.update(category_keys)
-        self._vocabulary = sorted(self.word_df)
+        self.doc_words = [doc.words() for doc in docs]
+        self.key_df: Counter[str] = Counter()
+        word_df: Counter[str] = Counter()
+        for keys, words in zip(self.doc_keys, self.doc_words, strict=True):
+            self.key_df.update(keys)
+            word_df.update(words)
+        self._word_df = word_df
+        self._vocabulary = sorted(word_df)
         self._prefix_df: dict[str, int] = {}
-        self.queries: list[CNode] = []
+        self.queries: list[CNode | None] = []
         self.payloads: list[Any] = []  # one payload, or a list when several share a query
-        self._query_ids: dict[CNode, int] = {}
-        # key kind → key → query ids.  Kinds: stem, prefix, author part, category prefix.
-        self.index: tuple[dict[str, list[int]], ...] = ({}, {}, {}, {})
-        self._prefix_lengths: set[int] = set()
+        # A second necessary condition per query, checked with one set operation before the
+        # evaluator runs: for "a AND b" indexed under a, is b here at all?
+        self.filters: list[tuple[str, ...] | None] = []
+        self._query_ids: dict[str, int] = {}
+        self.index: dict[str, list[int]] = {}
+        self.prefix_index: dict[str, list[int]] = {}
+        self._prefix_lengths: list[int] = []
         self.skipped = 0  # queries that cannot match this batch (their keys are absent)
+        self.candidate_count = 0  # queries found through the index
+        self.verified = 0  # of those, checked with the evaluator (the rest failed the filter)
 
     def __len__(self) -> int:
         return len(self.queries)
 
-    # Selectivity, measured on this batch.
-    def df(self, kind: int, key: str) -> int:
-        if kind == 0:
-            return self.stem_df.get(key, 0)
-        if kind == 2:
-            return self.author_df.get(key, 0)
-        if kind == 3:
-            return self.category_df.get(key, 0)
+    def df(self, key: str) -> int:
+        """Papers of this batch containing ``key`` (for a prefix key, an upper bound)."""
+        if type(key) is tuple or key[0] != PREFIX_KEY:
+            return self.key_df.get(key, 0)
         cached = self._prefix_df.get(key)
         if cached is None:
-            # Upper bound: papers per word summed over the words with this prefix.
+            prefix = key[1:]
             vocabulary = self._vocabulary
-            start = bisect.bisect_left(vocabulary, key)
-            end = bisect.bisect_left(vocabulary, key + "\U0010ffff")
-            cached = sum(self.word_df[word] for word in vocabulary[start:end])
+            start = bisect.bisect_left(vocabulary, prefix)
+            end = bisect.bisect_left(vocabulary, prefix + "\U0010ffff")
+            cached = sum(self._word_df[word] for word in vocabulary[start:end])
             self._prefix_df[key] = cached
         return cached
 
-    def required_keys(self, node: CNode) -> tuple[int, list[tuple[int, str]]] | None:
-        """(estimated candidates, keys): a matching paper contains at least one of the keys.
-        ``None`` for a node that can match without containing anything (NOT)."""
-        return required_keys(node, self.df)
-
-    def add(self, node: CNode, payload: Any) -> None:
-        query_id = self._query_ids.get(node)
+    def add(self, compiled: str, payload: Any) -> None:
+        """Index one query (its ``Subscription.compiled`` JSON)."""
+        query_id = self._query_ids.get(compiled)
         if query_id is not None:
             existing = self.payloads[query_id]
             if type(existing) is list:
@@ -393,93 +401,136 @@ class Percolator:
                 self.payloads[query_id] = [existing, payload]
             return
         query_id = len(self.queries)
-        self._query_ids[node] = query_id
-        self.queries.append(node)
+        self._query_ids[compiled] = query_id
+        node = loads(compiled)
         self.payloads.append(payload)
-        required = required_keys(node, self.df)
-        if required is None or required[0] == 0:
+        found = sorted(conditions(node, self.df), key=_by_cost) if node is not None else []
+        if not found or found[0][0] == 0 or (len(found) > 1 and found[1][0] == 0):
+            self.queries.append(None)  # cannot match any paper of this batch
+            self.filters.append(None)
             self.skipped += 1
             return
-        for kind, key in required[1]:
-            self.index[kind].setdefault(key, []).append(query_id)
-            if kind == 1:
-                self._prefix_lengths.add(len(key))
+        self.queries.append(node)
+        # The best filter is the next most selective condition a set lookup can check.
+        second = next(
+            (keys for _, keys in found[1:] if not any(_is_prefix(key) for key in keys)), None
+        )
+        self.filters.append(tuple(second) if second else None)
+        for key in found[0][1]:
+            if _is_prefix(key):
+                prefix = key[1:]
+                self.prefix_index.setdefault(prefix, []).append(query_id)
+                if len(prefix) not in self._prefix_lengths:
+                    self._prefix_lengths = sorted({*self._prefix_lengths, len(prefix)})
+            else:
+                self.index.setdefault(key, []).append(query_id)
 
     def candidates(self, doc_index: int) -> set[int]:
-        stems, words, author_parts, category_keys = self.doc_keys[doc_index]
-        stem_index, prefix_index, author_index, category_index = self.index
         found: set[int] = set()
         update = found.update
-        for keys, index in ((stems, stem_index), (author_parts, author_index)):
-            if index:
-                for key in keys:
-                    posting = index.get(key)
-                    if posting is not None:
-                        update(posting)
-        if category_index:
-            for key in category_keys:
-                posting = category_index.get(key)
-                if posting is not None:
-                    update(posting)
-        if prefix_index:
-            lengths = sorted(self._prefix_lengths)
-            for word in words:
+        get = self.index.get
+        for key in self.doc_keys[doc_index]:
+            posting = get(key)
+            if posting is not None:
+                update(posting)
+        if self.prefix_index:
+            get = self.prefix_index.get
+            lengths = self._prefix_lengths
+            shortest = lengths[0]
+            for word in self.doc_words[doc_index]:
                 size = len(word)
+                if size < shortest:
+                    continue
                 for length in lengths:
                     if length > size:
                         break
-                    posting = prefix_index.get(word[:length])
+                    posting = get(word[:length])
                     if posting is not None:
                         update(posting)
         return found
 
     def matches(self) -> Iterator[tuple[int, list[Any], list[Hit]]]:
         """(paper index, payloads of the matching query, hits) for every match in the batch."""
-        queries, payloads, docs = self.queries, self.payloads, self.docs
+        queries, payloads, filters = self.queries, self.payloads, self.filters
         match = _match
-        for doc_index, doc in enumerate(docs):
-            for query_id in self.candidates(doc_index):
+        for doc_index, doc in enumerate(self.docs):
+            candidates = self.candidates(doc_index)
+            self.candidate_count += len(candidates)
+            keys = self.doc_keys[doc_index]
+            title_present, abstract_present = doc.title.present, doc.abstract.present
+            for query_id in candidates:
+                second = filters[query_id]
+                if second is not None and keys.isdisjoint(second):
+                    continue
+                self.verified += 1
+                node = queries[query_id]
                 hits: list[Hit] = []
-                if match(queries[query_id], doc, hits):
-                    payload = payloads[query_id]
-                    yield doc_index, payload if type(payload) is list else [payload], hits
+                if node[0] == TERM:
+                    # A one-word query was found by its own stem: no need to run the evaluator.
+                    if node[1] != 2 and node[2] in title_present:
+                        hits.append((node[3], "title", node))
+                    if node[1] != 1 and node[2] in abstract_present:
+                        hits.append((node[3], "abstract", node))
+                    if not hits:
+                        continue
+                elif not match(node, doc, hits):
+                    continue
+                payload = payloads[query_id]
+                yield doc_index, payload if type(payload) is list else [payload], hits
 
 
-def required_keys(node: CNode, df) -> tuple[int, list[tuple[int, str]]] | None:
-    """Keys of which a paper matching ``node`` must contain one, with their summed frequency
-    ``df(kind, key)``; kinds: 0 stem, 1 word prefix, 2 author name part, 3 category prefix."""
+def _is_prefix(key: str | tuple) -> bool:
+    return type(key) is str and key[0] == PREFIX_KEY
+
+
+def _by_cost(condition: Condition) -> tuple[int, int]:
+    return condition[0], len(condition[1])
+
+
+Condition = tuple[int, list[str]]  # (estimated papers, keys: a matching paper has one of them)
+
+
+def conditions(node: CNode, df) -> list[Condition]:
+    """Necessary conditions for ``node`` to match: a matching paper contains at least one key of
+    each. ``df(key)`` estimates how many papers contain a key. Keys are stems, pairs of adjacent
+    stems (``"zero shot"``), author keys, category prefixes and word prefixes, told apart by the
+    ``*_KEY`` marks. Every pair of a phrase and every child of an AND is a condition of its own;
+    an OR is one condition, the union of its children's most selective ones; a NOT gives none
+    (the parser rejects a query of NOTs alone)."""
     op = node[0]
     if op == TERM:
-        return df(0, node[2]), [(0, node[2])]
-    if op == PHRASE:
-        rarest = min(node[2], key=lambda s: df(0, s))
-        return df(0, rarest), [(0, rarest)]
-    if op == PREFIX:
-        return df(1, node[2]), [(1, node[2])]
-    if op == AUTHOR:
-        keys = [(2, part) for part in node[3]]
-        return sum(df(2, part) for part in node[3]), keys
-    if op == CATEGORY:
-        return df(3, node[1]), [(3, node[1])]
+        return [(df(node[2]), [node[2]])]
     if op == AND:
-        best = None
-        for child in node[1]:
-            required = required_keys(child, df)
-            if required is not None and (
-                best is None or (required[0], len(required[1])) < (best[0], len(best[1]))
-            ):
-                best = required
-        return best
+        return [condition for child in node[1] for condition in conditions(child, df)]
+    if op == PHRASE:
+        return [(df(pair), [pair]) for pair in dict.fromkeys(bigrams(node[2]))]
     if op == OR:
         total, keys = 0, []
         for child in node[1]:
-            required = required_keys(child, df)
-            if required is None:
-                return None
-            total += required[0]
-            keys.extend(required[1])
-        return total, keys
-    return None  # NOT
+            best = required_keys(child, df)
+            if best is None:
+                return []
+            total += best[0]
+            keys.extend(best[1])
+        return [(total, keys)]
+    if op == PREFIX:
+        key = PREFIX_KEY + node[2]
+        return [(df(key), [key])]
+    if op == AUTHOR:
+        keys = _query_author_keys(node[1])
+        return [(sum(df(key) for key in keys), keys)]
+    if op == CATEGORY:
+        key = CATEGORY_KEY + node[1]
+        return [(df(key), [key])]
+    return []  # NOT
+
+
+def required_keys(node: CNode, df) -> Condition | None:
+    """The most selective necessary condition of ``node`` (``None`` if it has none)."""
+    found = conditions(node, df)
+    if not found:
+        return None
+    return min(found, key=_by_cost)
 
 
 # --- Scoring ------------------------------------------------------------------------------------
@@ -494,7 +545,8 @@ def idf(df: int, total: int) -> float:
 
 
 def relevance(hits: Iterable[Hit], idf_of) -> float:
-    """Σ field weight × idf over the distinct (node, field) hits; ``idf_of(kind, key)``."""
+    """Σ field weight × idf over the distinct (node, field) hits; ``idf_of(key)`` takes the
+    percolator's keys."""
     total = 0.0
     seen: set[tuple[int, str]] = set()
     for _, field_name, node in hits:
@@ -509,14 +561,14 @@ def relevance(hits: Iterable[Hit], idf_of) -> float:
 def _node_idf(node: CNode, idf_of) -> float:
     op = node[0]
     if op == TERM:
-        return idf_of(0, node[2])
+        return idf_of(node[2])
     if op == PHRASE:
-        return sum(idf_of(0, s) for s in node[2])
+        return sum(idf_of(s) for s in node[2])
     if op == PREFIX:
-        return idf_of(1, node[2])
+        return idf_of(PREFIX_KEY + node[2])
     if op == AUTHOR:
-        return max(idf_of(2, part) for part in node[3])
-    return idf_of(3, node[1])
+        return max(idf_of(AUTHOR_KEY + part) for part in node[3])
+    return idf_of(CATEGORY_KEY + node[1])
 
 
 def score(hits: Iterable[Hit], idf_of, upvotes: int = 0) -> float:

@@ -17,6 +17,7 @@ Author names are split the same way but not stemmed; categories are lower-cased.
 
 from __future__ import annotations
 
+import bisect
 import re
 import sys
 import unicodedata
@@ -85,13 +86,18 @@ class FieldText:
     """A title or an abstract, analysed once.
 
     ``stems`` in reading order (phrases are checked against it); ``present`` = the set of stems
-    plus the stems of joined compounds; ``words`` = folded unstemmed words and joined compounds,
-    for trailing wildcards.
+    plus the stems of joined compounds; ``words`` = the distinct folded, unstemmed words and
+    joined compounds, sorted, so a trailing wildcard is one binary search.
     """
 
     stems: tuple[str, ...]
     present: frozenset[str]
-    words: frozenset[str]
+    words: tuple[str, ...]
+
+    def has_prefix(self, prefix: str) -> bool:
+        words = self.words
+        index = bisect.bisect_left(words, prefix)
+        return index < len(words) and words[index].startswith(prefix)
 
 
 def analyze(text: str) -> FieldText:
@@ -110,7 +116,7 @@ def analyze(text: str) -> FieldText:
             words.extend(joined)
             # Joined stems are not in reading order: they only answer "is this word here".
             present = present.union([cache.get(word) or stem(word) for word in joined])
-    return FieldText(stems=stems, present=present, words=frozenset(words))
+    return FieldText(stems=stems, present=present, words=tuple(sorted(set(words))))
 
 
 def name_tokens(name: str) -> tuple[str, ...]:

@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from accounts import views
 
 app_name = "accounts"
-urlpatterns: list = []
+urlpatterns = [
+    path("settings/", views.settings_page, name="settings"),
+    path("welcome/", views.onboarding, name="onboarding"),
+    path("pause/", views.pause, name="pause"),
+    path("resume/", views.resume, name="resume"),
+    path("feed/rotate/", views.rotate_feed, name="rotate_feed"),
+    path("export/", views.export, name="export"),
+    path("delete/", views.delete, name="delete"),
+]

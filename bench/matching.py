@@ -54,6 +54,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest.settings")
+import django  # noqa: E402
+
+django.setup()  # the matcher module also holds the match step, which uses the models
 
 from subscriptions.matcher import (  # noqa: E402
     PaperDoc,
@@ -75,33 +79,360 @@ NAIVE_EVALUATIONS = 3_000_000
 POSTGRES_QUERIES = 1_000
 
 STOPWORDS = set(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having here how however i if in into is it its itself just may more most
-    much must no nor not now of off on once only or other our out over own same should so some
-    such than that the their them then there these they this those through thus to too under
-    until up upon very via was we were what when where which while who whom why will with within
-    without would yet you your""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "here",
+        "how",
+        "however",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "may",
+        "more",
+        "most",
+        "much",
+        "must",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "same",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "thus",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "very",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "yet",
+        "you",
+        "your",
+    ]
 )
 CATEGORIES = (
-    ["cs.CV"] * 30 + ["cs.CL"] * 25 + ["cs.LG"] * 30 + ["cs.AI"] * 15 + ["stat.ML"] * 8
-    + ["cs.RO"] * 5 + ["cs.SD"] * 3 + ["eess.AS"] * 3 + ["eess.IV"] * 4 + ["cs.IR"] * 4
-    + ["cs.HC"] * 2 + ["cs.MM"] * 2 + ["cs.NE"] * 2 + ["q-bio.NC", "math.OC", "physics.comp-ph"]
+    ["cs.CV"] * 30
+    + ["cs.CL"] * 25
+    + ["cs.LG"] * 30
+    + ["cs.AI"] * 15
+    + ["stat.ML"] * 8
+    + ["cs.RO"] * 5
+    + ["cs.SD"] * 3
+    + ["eess.AS"] * 3
+    + ["eess.IV"] * 4
+    + ["cs.IR"] * 4
+    + ["cs.HC"] * 2
+    + ["cs.MM"] * 2
+    + ["cs.NE"] * 2
+    + ["q-bio.NC", "math.OC", "physics.comp-ph"]
 )
-GIVEN = """Yann Yoshua Geoffrey Fei-Fei Andrew Kaiming Ross Jitendra Alexei Pieter Sergey Chelsea
-Percy Christopher Dan Tom Ilya Oriol Quoc Samy Jeff Noam Ashish Niki Jakob Llion Aidan Lukasz
-Illia Ming Wei Xiang Jian Yu Hao Li Jun Yi Jie Lei Tao Chen Yang Zhang Liu Wang Anna Maria Sofia
-Elena Laura Sara Julia Marta Ana Clara Ines Jean-Pierre Marie-Claire Hans Klaus Jurgen Bjorn
-Soren Zoe Chloe Noemie Jose Andres Ramon Ivan Olga Dmitry Aleksandr Priya Arjun Rahul Ananya
-Kenji Yuki Haruto Min-jun Seo-yeon Ji-ho Omar Fatima Ahmed Leila Tariq Kwame Amara Chidi""".split()
-FAMILY = """LeCun Bengio Hinton Li Ng He Girshick Malik Efros Abbeel Levine Finn Liang Manning
-Jurafsky Mitchell Sutskever Vinyals Le Bengio Dean Shazeer Vaswani Parmar Uszkoreit Jones Gomez
-Kaiser Polosukhin Zhou Wu Xu Sun Ma Zhu Hu Guo Lin Luo Gao Zheng Huang Zhao Yang Chen Wang Liu
-Zhang Garcia Martinez Rossi Russo Ferrari Muller Schmidt Schneider Fischer Weber Dubois Martin
-Bernard Lefevre Moreau Novak Kowalski Nowak Ivanov Petrov Smirnov Kumar Sharma Gupta Singh Patel
-Tanaka Suzuki Takahashi Watanabe Kim Lee Park Choi Jung Haddad Mansour Okafor Mensah Schrodinger
-Muñoz Núñez Gómez Ólafsson Østergaard Čapek""".split()
-SYLLABLES = "ka ro vi len mar tin so ber gu an de li sha mo ri ne ta ko hu zen wa ya do el".split()
+GIVEN = [
+    "Yann",
+    "Yoshua",
+    "Geoffrey",
+    "Fei-Fei",
+    "Andrew",
+    "Kaiming",
+    "Ross",
+    "Jitendra",
+    "Alexei",
+    "Pieter",
+    "Sergey",
+    "Chelsea",
+    "Percy",
+    "Christopher",
+    "Dan",
+    "Tom",
+    "Ilya",
+    "Oriol",
+    "Quoc",
+    "Samy",
+    "Jeff",
+    "Noam",
+    "Ashish",
+    "Niki",
+    "Jakob",
+    "Llion",
+    "Aidan",
+    "Lukasz",
+    "Illia",
+    "Ming",
+    "Wei",
+    "Xiang",
+    "Jian",
+    "Yu",
+    "Hao",
+    "Li",
+    "Jun",
+    "Yi",
+    "Jie",
+    "Lei",
+    "Tao",
+    "Chen",
+    "Yang",
+    "Zhang",
+    "Liu",
+    "Wang",
+    "Anna",
+    "Maria",
+    "Sofia",
+    "Elena",
+    "Laura",
+    "Sara",
+    "Julia",
+    "Marta",
+    "Ana",
+    "Clara",
+    "Ines",
+    "Jean-Pierre",
+    "Marie-Claire",
+    "Hans",
+    "Klaus",
+    "Jurgen",
+    "Bjorn",
+    "Soren",
+    "Zoe",
+    "Chloe",
+    "Noemie",
+    "Jose",
+    "Andres",
+    "Ramon",
+    "Ivan",
+    "Olga",
+    "Dmitry",
+    "Aleksandr",
+    "Priya",
+    "Arjun",
+    "Rahul",
+    "Ananya",
+    "Kenji",
+    "Yuki",
+    "Haruto",
+    "Min-jun",
+    "Seo-yeon",
+    "Ji-ho",
+    "Omar",
+    "Fatima",
+    "Ahmed",
+    "Leila",
+    "Tariq",
+    "Kwame",
+    "Amara",
+    "Chidi",
+]
+FAMILY = [
+    "LeCun",
+    "Bengio",
+    "Hinton",
+    "Li",
+    "Ng",
+    "He",
+    "Girshick",
+    "Malik",
+    "Efros",
+    "Abbeel",
+    "Levine",
+    "Finn",
+    "Liang",
+    "Manning",
+    "Jurafsky",
+    "Mitchell",
+    "Sutskever",
+    "Vinyals",
+    "Le",
+    "Bengio",
+    "Dean",
+    "Shazeer",
+    "Vaswani",
+    "Parmar",
+    "Uszkoreit",
+    "Jones",
+    "Gomez",
+    "Kaiser",
+    "Polosukhin",
+    "Zhou",
+    "Wu",
+    "Xu",
+    "Sun",
+    "Ma",
+    "Zhu",
+    "Hu",
+    "Guo",
+    "Lin",
+    "Luo",
+    "Gao",
+    "Zheng",
+    "Huang",
+    "Zhao",
+    "Yang",
+    "Chen",
+    "Wang",
+    "Liu",
+    "Zhang",
+    "Garcia",
+    "Martinez",
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Muller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Dubois",
+    "Martin",
+    "Bernard",
+    "Lefevre",
+    "Moreau",
+    "Novak",
+    "Kowalski",
+    "Nowak",
+    "Ivanov",
+    "Petrov",
+    "Smirnov",
+    "Kumar",
+    "Sharma",
+    "Gupta",
+    "Singh",
+    "Patel",
+    "Tanaka",
+    "Suzuki",
+    "Takahashi",
+    "Watanabe",
+    "Kim",
+    "Lee",
+    "Park",
+    "Choi",
+    "Jung",
+    "Haddad",
+    "Mansour",
+    "Okafor",
+    "Mensah",
+    "Schrodinger",
+    "Muñoz",
+    "Núñez",
+    "Gómez",
+    "Ólafsson",
+    "Østergaard",
+    "Čapek",
+]
+SYLLABLES = [
+    "ka",
+    "ro",
+    "vi",
+    "len",
+    "mar",
+    "tin",
+    "so",
+    "ber",
+    "gu",
+    "an",
+    "de",
+    "li",
+    "sha",
+    "mo",
+    "ri",
+    "ne",
+    "ta",
+    "ko",
+    "hu",
+    "zen",
+    "wa",
+    "ya",
+    "do",
+    "el",
+]
 
 
 # --- Data -------------------------------------------------------------------------------------
@@ -423,15 +754,14 @@ def run_postgres(directory: Path, subscriptions: int, sample_queries: int) -> di
                 " search tsvector GENERATED ALWAYS AS"
                 " (to_tsvector('english', title || ' ' || abstract)) STORED)"
             )
-            with connection.cursor() as cursor:
-                with cursor.copy(f"COPY {schema}.paper (id, title, abstract) FROM STDIN") as copy:
-                    for number, row in enumerate(rows):
-                        copy.write_row((number, row["title"], row["abstract"]))
+            copy_sql = f"COPY {schema}.paper (id, title, abstract) FROM STDIN"
+            with connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                for number, row in enumerate(rows):
+                    copy.write_row((number, row["title"], row["abstract"]))
             connection.execute(f"CREATE INDEX ON {schema}.paper USING gin (search)")
             connection.execute(f"ANALYZE {schema}.paper")
             sql = (
-                f"SELECT id FROM {schema}.paper"
-                " WHERE search @@ websearch_to_tsquery('english', %s)"
+                f"SELECT id FROM {schema}.paper WHERE search @@ websearch_to_tsquery('english', %s)"
             )
             matches = 0
             started = time.perf_counter()
@@ -487,8 +817,12 @@ def run_size(subscriptions: int, papers: int, naive_papers: int | None, pg_queri
             "naive", directory, "--sample-papers", str(sample_papers), "--papers", str(papers)
         )
         postgres = child(
-            "postgres", directory, "--subscriptions", str(subscriptions),
-            "--pg-queries", str(min(pg_queries, subscriptions)),
+            "postgres",
+            directory,
+            "--subscriptions",
+            str(subscriptions),
+            "--pg-queries",
+            str(min(pg_queries, subscriptions)),
         )
     result = {
         "subscriptions": subscriptions,
@@ -508,7 +842,8 @@ def report(result: dict) -> None:
         return
     p = percolator
     print(
-        f"  percolator      {p['seconds']:8.2f} s CPU ({p['wall_seconds']:.1f} s wall)   peak RSS {p['peak_rss_mb']:7.0f} MB"
+        f"  percolator      {p['seconds']:8.2f} s CPU ({p['wall_seconds']:.1f} s wall)"
+        f"   peak RSS {p['peak_rss_mb']:7.0f} MB"
         f"   matches {p['matches']:,} ({p['distinct_matches']:,} distinct query × paper)"
     )
     print(

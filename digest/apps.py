@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class DigestConfig(AppConfig):
     name = "digest"
     verbose_name = "Papers and digests"
+
+    def ready(self) -> None:
+        from digest import bounces, schedule
+
+        schedule.connect_signals()
+        bounces.connect_signals()

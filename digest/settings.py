@@ -157,6 +157,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file, not an in-memory database, so that a real Celery worker started as a
+    # subprocess by the tests can open the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-paperboy.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ----------------------------------------------------------------------------
@@ -229,6 +232,14 @@ DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN", "")
 DKIM_PRIVATE_KEY_FILE = os.environ.get("DKIM_PRIVATE_KEY_FILE", "")
 ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "")}
 
+# --- Scheduling and the outbox (digest/scheduler.py, digest/delivery.py) ----------------------
+
+# Users claimed per build_digests task, and how long a claim lasts before beat retries it.
+DIGEST_CHUNK_SIZE = envint("DIGEST_CHUNK_SIZE", 100)
+DIGEST_BUILD_LEASE_SECONDS = envint("DIGEST_BUILD_LEASE_SECONDS", 30 * 60)
+# One send_due_deliveries task sends for at most this long, then hands over to a fresh task.
+DELIVERY_TASK_SECONDS = envint("DELIVERY_TASK_SECONDS", 120)
+
 # --- Digests ----------------------------------------------------------------------------------
 
 DIGEST_DEFAULT_HOUR = envint("DIGEST_DEFAULT_HOUR", 7)
@@ -240,6 +251,22 @@ ARXIV_USER_AGENT = os.environ.get(
 )
 FETCH_TIMEOUT = envint("FETCH_TIMEOUT", 30)
 ARXIV_DELAY_SECONDS = envfloat("ARXIV_DELAY_SECONDS", 3)
+
+# --- Ingest (branch ingest) -------------------------------------------------------------------
+# Hosts (and their subdomains) that get ARXIV_DELAY_SECONDS between two requests, counted
+# across all workers: arXiv asks for one request every three seconds.
+POLITE_HOSTS = envlist("POLITE_HOSTS", "arxiv.org")
+# A feed larger than this is refused rather than read into memory.
+FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 50 * 1024 * 1024)
+
+# --- Matching (subscriptions/matcher.py) -------------------------------------------------------
+# The last MATCH_RECENT_DAYS days of papers are what previews search and what ranking measures
+# word rarity on (IDF); a subscription saved with a new query is re-matched against the papers
+# of the last MATCH_REMATCH_DAYS days that its owner has not been sent yet.
+MATCH_RECENT_DAYS = envint("MATCH_RECENT_DAYS", 7)
+MATCH_REMATCH_DAYS = envint("MATCH_REMATCH_DAYS", 7)
+# Papers percolated together (one index build, one transaction).
+MATCH_BATCH_PAPERS = envint("MATCH_BATCH_PAPERS", 2000)
 
 # --- Accounts ---------------------------------------------------------------------------------
 
@@ -265,6 +292,32 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "subscriptions:list"
 ACCOUNT_EMAIL_CONFIRMATION_AUTHENTICATED_REDIRECT_URL = "subscriptions:list"
 ACCOUNT_SIGNUP_REDIRECT_URL = "subscriptions:list"
+# Sign-up asks for the browser's time zone (accounts.forms.SignupForm); "email me a code"
+# logs in without a password. Every allauth form is rate limited through the cache (a real,
+# shared cache: Redis, or the file cache on one box), keyed per IP, per email and per user.
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60  # seconds: mail can take a minute or two to arrive
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "request_login_code": "20/m/ip,3/m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+# Paperboy's own public forms (feedback, unsubscribe, preview), same syntax as allauth's:
+# "<count>/<period>/<ip|user|key>".
+WEB_RATE_LIMITS = {
+    "preview": "60/m/ip",
+    "feedback": "30/m/ip",
+    "subscriptions": "30/m/user",
+    "export": "10/h/user",
+    "account": "20/m/user",
+}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -279,7 +332,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,3 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
-urlpatterns: list = []
+from digest import views, web_views
+from digest.bounces import webhook_urlpatterns
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("papers/", web_views.papers_day, name="papers_today"),
+    path("papers/<str:day>/", web_views.papers_day, name="papers_day"),
+    path("digests/", web_views.archive_list, name="archive"),
+    path("digests/<int:pk>/", web_views.archive_digest, name="archive_digest"),
+    path("d/<str:token>/", web_views.digest_web, name="digest_web"),
+    path("f/<str:token>/", web_views.feedback, name="feedback"),
+    path("feed/<str:token>.atom", web_views.feed, name="feed"),
+    path("unsubscribe/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
+    path("resubscribe/<str:token>/", views.resubscribe_view, name="resubscribe"),
+    # Bounce/complaint webhooks from the mail provider (django-anymail), e.g.
+    # /anymail/postmark/tracking/. Off unless ANYMAIL_WEBHOOK_SECRET is set.
+    path("anymail/", include((webhook_urlpatterns(), "anymail"))),
+]

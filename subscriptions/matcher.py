@@ -36,15 +36,33 @@ papers, served from a per-process cache (``subscriptions.corpus``).
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import json
 import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from subscriptions.query import And, Author, Category, Node, Not, Or, Query, Term, parse
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from digest.models import DigestItem, Paper
+from subscriptions.highlight import highlight  # noqa: F401  (the email imports it from here)
+from subscriptions.models import Match, Subscription
+from subscriptions.query import (
+    And,
+    Author,
+    Category,
+    Node,
+    Not,
+    Or,
+    Query,
+    QueryError,
+    Term,
+    parse,
+)
 from subscriptions.text import FieldText, analyze, fold_category, name_tokens, stem
 
 logger = logging.getLogger(__name__)
@@ -145,6 +163,16 @@ class PaperDoc:
     @classmethod
     def from_paper(cls, paper: Any) -> PaperDoc:
         return cls(paper.title, paper.abstract, paper.authors, paper.categories)
+
+    @classmethod
+    def from_parts(
+        cls, title: FieldText, abstract: FieldText, authors: tuple, categories: tuple
+    ) -> PaperDoc:
+        """A doc from already analysed parts (the cache of recent papers keeps them compact)."""
+        doc = cls.__new__(cls)
+        doc.title, doc.abstract = title.complete(), abstract.complete()
+        doc.authors, doc.categories = authors, categories
+        return doc
 
     def keys(self) -> set[str | tuple[str, str]]:
         """The percolator's lookup keys: stems, adjacent stem pairs (``("zero", "shot")``, for
@@ -580,3 +608,202 @@ def rank_key(*, featured: bool, score: float, paper_id: int = 0) -> tuple:
     """Sort key for a digest or a preview: featured papers first, then by score, newest id last
     resort. Use ``sorted(items, key=lambda i: rank_key(featured=..., score=...))``."""
     return (not featured, -score, -paper_id)
+
+
+# --- The match step, rematching, preview ----------------------------------------------------------
+
+PAPER_FIELDS = ("id", "title", "abstract", "authors", "categories", "upvotes", "modified_at")
+
+
+def match_new_papers(*, now: dt.datetime | None = None) -> int:
+    """Percolate every visible paper whose ``matched_at`` is unset against the enabled
+    subscriptions, in batches of ``MATCH_BATCH_PAPERS``: write a ``Match`` row per (subscription,
+    paper) with its hits and score, and set ``matched_at``. Safe to run twice or concurrently:
+    rows that exist already are left alone. Hidden papers wait (unhiding one gets it matched).
+    Returns the number of papers processed."""
+    from subscriptions.corpus import recent_corpus
+
+    processed = 0
+    corpus = None
+    while True:
+        papers = list(
+            Paper.objects.filter(matched_at__isnull=True, hidden=False)
+            .order_by("pk")
+            .only(*PAPER_FIELDS)[: settings.MATCH_BATCH_PAPERS]
+        )
+        if not papers:
+            return processed
+        if corpus is None:  # for the idf of each term, measured on the recent papers
+            corpus = recent_corpus(settings.MATCH_RECENT_DAYS, now=now)
+        _match_batch(papers, corpus, now or timezone.now())
+        processed += len(papers)
+
+
+def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
+    docs = []
+    for paper in papers:
+        recent = corpus.by_id.get(paper.id)
+        if recent is not None and recent.modified_at == paper.modified_at:
+            docs.append(recent.doc())  # analysed already, for the cache of recent papers
+        else:
+            docs.append(PaperDoc.from_paper(paper))
+    percolator = Percolator(docs)
+    for subscription_id, owner_id, compiled in enabled_subscriptions():
+        percolator.add(compiled, (subscription_id, owner_id))
+    found = 0
+    with transaction.atomic():
+        rows: list[Match] = []
+        for doc_index, payloads, hits in percolator.matches():
+            paper = papers[doc_index]
+            explained = public_hits(hits)
+            value = score(hits, corpus.idf, paper.upvotes)
+            for subscription_id, owner_id in payloads:
+                rows.append(
+                    Match(
+                        subscription_id=subscription_id,
+                        paper_id=paper.pk,
+                        owner_id=owner_id,
+                        hits=explained,
+                        score=value,
+                    )
+                )
+            if len(rows) >= 5000:
+                found += len(rows)
+                Match.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+                rows = []
+        found += len(rows)
+        Match.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        Paper.objects.filter(pk__in=[paper.pk for paper in papers]).update(matched_at=now)
+    logger.info(
+        "matched %d papers against %d distinct queries: %d matches",
+        len(papers),
+        len(percolator),
+        found,
+    )
+    return found
+
+
+def enabled_subscriptions() -> Iterator[tuple[int, int, str]]:
+    """(id, owner id, compiled query) of every enabled subscription. A subscription saved
+    without going through ``save()`` (bulk-created) or by another version is compiled here and
+    stored; one whose query does not parse is skipped and logged."""
+    outdated: list[tuple[int, str]] = []
+    prefix = f"[{COMPILED_VERSION},"
+    rows = Subscription.objects.filter(enabled=True).values_list(
+        "id", "owner_id", "compiled", "query"
+    )
+    for subscription_id, owner_id, compiled, query in rows.iterator(chunk_size=10_000):
+        if not compiled.startswith(prefix):
+            try:
+                compiled = compile_text(query)
+            except QueryError as error:
+                logger.warning("subscription %s has an invalid query: %s", subscription_id, error)
+                continue
+            outdated.append((subscription_id, compiled))
+        yield subscription_id, owner_id, compiled
+    for subscription_id, compiled in outdated:
+        Subscription.objects.filter(pk=subscription_id).update(compiled=compiled)
+
+
+def rematch_subscription(subscription: Subscription, *, now: dt.datetime | None = None) -> int:
+    """Recompute ``subscription``'s matches over the papers of the last ``MATCH_REMATCH_DAYS``
+    days that its owner has not been sent yet (sent ones stay as they were). Called when a
+    subscription is saved (``subscriptions.services``). Returns the number of matches."""
+    from subscriptions.corpus import recent_corpus
+
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=settings.MATCH_REMATCH_DAYS)
+    delivered = DigestItem.objects.filter(user_id=subscription.owner_id).values("paper_id")
+    with transaction.atomic():
+        Match.objects.filter(subscription=subscription, paper__created_at__gte=since).exclude(
+            paper_id__in=delivered
+        ).delete()
+        if not subscription.enabled or subscription.pk is None:
+            return 0
+        try:
+            node = loads(subscription.compiled) if subscription.compiled else None
+            if node is None:
+                node = compile_query(parse(subscription.query))
+        except QueryError:
+            return 0
+        days = max(settings.MATCH_REMATCH_DAYS, settings.MATCH_RECENT_DAYS)
+        corpus = recent_corpus(days, now=now)
+        found = corpus.search(node, since=since)
+        sent = set(
+            DigestItem.objects.filter(
+                user_id=subscription.owner_id, paper_id__in=[paper.id for paper, _ in found]
+            ).values_list("paper_id", flat=True)
+        )
+        rows = [
+            Match(
+                subscription=subscription,
+                paper_id=paper.id,
+                owner_id=subscription.owner_id,
+                hits=public_hits(hits),
+                score=score(hits, corpus.idf, paper.upvotes),
+            )
+            for paper, hits in found
+            if paper.id not in sent
+        ]
+        Match.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
+
+
+class PreviewHit:
+    """A paper a query would have matched: ``.paper`` (loaded on first use, in batches),
+    ``.hits`` ([{"term", "field"}]) and ``.score``."""
+
+    __slots__ = ("paper_id", "hits", "score", "_loader")
+
+    def __init__(self, paper_id: int, hits: list[dict[str, str]], score: float, loader):
+        self.paper_id = paper_id
+        self.hits = hits
+        self.score = score
+        self._loader = loader
+
+    @property
+    def paper(self) -> Paper:
+        return self._loader(self.paper_id)
+
+    def __repr__(self) -> str:
+        return f"PreviewHit(paper_id={self.paper_id}, score={self.score}, hits={self.hits})"
+
+
+class _PaperLoader:
+    """Loads the papers of a preview 100 at a time, in order, as their ``.paper`` is read: a
+    page showing 20 of 5,000 matches loads 100 papers, not 5,000."""
+
+    def __init__(self, paper_ids: list[int]):
+        self.paper_ids = paper_ids
+        self.position = {paper_id: index for index, paper_id in enumerate(paper_ids)}
+        self.loaded: dict[int, Paper] = {}
+
+    def __call__(self, paper_id: int) -> Paper:
+        if paper_id not in self.loaded:
+            start = self.position[paper_id]
+            self.loaded.update(Paper.objects.in_bulk(self.paper_ids[start : start + 100]))
+        return self.loaded[paper_id]
+
+
+def preview(
+    query_text: str, days: int = 7, limit: int | None = None, *, now: dt.datetime | None = None
+) -> list[PreviewHit]:
+    """The papers ``query_text`` would have matched among those first seen in the last ``days``
+    days, best first (featured, then score). Raises ``QueryError`` for an invalid query. Served
+    from the per-process cache of recent papers (``subscriptions.corpus``)."""
+    from subscriptions.corpus import recent_corpus
+
+    node = compile_query(parse(query_text))
+    now = now or timezone.now()
+    corpus = recent_corpus(max(days, settings.MATCH_RECENT_DAYS), now=now)
+    found = [
+        (paper, hits, score(hits, corpus.idf, paper.upvotes))
+        for paper, hits in corpus.search(node, since=now - dt.timedelta(days=days))
+    ]
+    found.sort(
+        key=lambda item: rank_key(featured=item[0].featured, score=item[2], paper_id=item[0].id)
+    )
+    if limit is not None:
+        found = found[:limit]
+    loader = _PaperLoader([paper.id for paper, _, _ in found])
+    return [PreviewHit(paper.id, public_hits(hits), value, loader) for paper, hits, value in found]

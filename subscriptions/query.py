@@ -30,10 +30,10 @@ characters, ``MAX_TERMS`` words/phrases/authors/categories, ``MAX_DEPTH`` nested
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Iterator
-import dataclasses
 from dataclasses import dataclass
 
 from luqum import tree as lq
@@ -487,7 +487,9 @@ def _author(raw: str, start: int, position: int) -> Author:
         raise QueryError("Missing author name", position, 'a name, e.g. author:"Yann LeCun"')
     if all(len(part) < 2 for part in parts):
         raise QueryError(
-            f'Only initials in author:"{literal}"', position, 'a family name, e.g. author:"Y. LeCun"'
+            f'Only initials in author:"{literal}"',
+            position,
+            'a family name, e.g. author:"Y. LeCun"',
         )
     if len(parts) > MAX_NAME_PARTS:
         raise QueryError("Author name too long", position, f"at most {MAX_NAME_PARTS} name parts")
@@ -544,9 +546,7 @@ def _check_positive(root: Node) -> None:
             culprit.position,
             "something to look for on each side of OR (that side matches almost every paper)",
         )
-    first_not = next(
-        (child for child in _walk(root) if isinstance(child, Not)), root
-    )
+    first_not = next((child for child in _walk(root) if isinstance(child, Not)), root)
     raise QueryError(
         "Nothing to look for, only exclusions",
         first_not.position,

@@ -34,12 +34,11 @@ _WORD_ASCII_RE = re.compile(r"[a-z0-9]+")
 _HYPHENATED_ASCII_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 # The same, on unfolded text, keeping apostrophes inside words (for highlighting spans).
 _SPAN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*(?:-[^\W_]+(?:['’][^\W_]+)*)*")
+_RAW_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _APOSTROPHE_RE = re.compile(r"(?<=[^\W_])['’](?=[^\W_])")
 _HYPHENS = {ord("‐"): "-", ord("‑"): "-"}  # U+2010 hyphen, U+2011 non-breaking hyphen
 # Every combining mark, deleted by str.translate (much faster than testing each character).
-_COMBINING = {
-    code: None for code in range(sys.maxunicode + 1) if unicodedata.combining(chr(code))
-}
+_COMBINING = {code: None for code in range(sys.maxunicode + 1) if unicodedata.combining(chr(code))}
 _VOWELS = frozenset("aeiouy")
 
 _stemmer = snowballstemmer.stemmer("english")
@@ -81,18 +80,43 @@ def stem(word: str) -> str:
     return result
 
 
-@dataclass(slots=True)
 class FieldText:
     """A title or an abstract, analysed once.
 
-    ``stems`` in reading order (phrases are checked against it); ``present`` = the set of stems
-    plus the stems of joined compounds; ``words`` = the distinct folded, unstemmed words and
-    joined compounds, sorted, so a trailing wildcard is one binary search.
+    ``stems`` in reading order (phrases are checked against it); ``joined`` = stems of the
+    joined compounds (``zeroshot``); ``present`` = the set of both, for membership; ``words`` =
+    the distinct folded, unstemmed words and joined compounds, sorted, so a trailing wildcard is
+    one binary search. A compact FieldText (``present`` is None) keeps only the tuples, a third
+    of the memory, for the per-process cache of recent papers; ``complete()`` rebuilds the set.
     """
 
-    stems: tuple[str, ...]
-    present: frozenset[str]
-    words: tuple[str, ...]
+    __slots__ = ("stems", "joined", "words", "present")
+
+    def __init__(
+        self,
+        stems: tuple[str, ...],
+        joined: tuple[str, ...],
+        words: tuple[str, ...],
+        present: frozenset[str] | None = None,
+    ):
+        self.stems = stems
+        self.joined = joined
+        self.words = words
+        self.present = present
+
+    def __repr__(self) -> str:
+        return f"FieldText(stems={self.stems!r}, joined={self.joined!r})"
+
+    def complete(self) -> FieldText:
+        if self.present is not None:
+            return self
+        present = frozenset(self.stems)
+        if self.joined:
+            present = present.union(self.joined)
+        return FieldText(self.stems, self.joined, self.words, present)
+
+    def compact(self) -> FieldText:
+        return FieldText(self.stems, self.joined, self.words)
 
     def has_prefix(self, prefix: str) -> bool:
         words = self.words
@@ -109,14 +133,18 @@ def analyze(text: str) -> FieldText:
     cache = _stem_cache
     stems = tuple([cache.get(word) or stem(word) for word in words])
     present = frozenset(stems)
+    joined_stems: tuple[str, ...] = ()
     if "-" in folded:
         hyphenated = (_HYPHENATED_ASCII_RE if ascii_only else _HYPHENATED_RE).findall(folded)
         joined = [compound.replace("-", "") for compound in hyphenated]
         if joined:
             words.extend(joined)
             # Joined stems are not in reading order: they only answer "is this word here".
-            present = present.union([cache.get(word) or stem(word) for word in joined])
-    return FieldText(stems=stems, present=present, words=tuple(sorted(set(words))))
+            joined_stems = tuple([cache.get(word) or stem(word) for word in joined])
+            present = present.union(joined_stems)
+    # Interned: the cache of recent papers holds thousands of copies of the same words.
+    distinct_words = tuple(sorted(map(sys.intern, set(words))))
+    return FieldText(stems, joined_stems, distinct_words, present)
 
 
 def name_tokens(name: str) -> tuple[str, ...]:
@@ -129,12 +157,24 @@ def fold_category(category: str) -> str:
     return category.strip().lower()
 
 
-def spans(text: str) -> list[tuple[int, int, list[str]]]:
-    """For highlighting: ``(start, end, folded parts)`` of each compound of ``text`` (which
-    should be NFC-normalized), with offsets into ``text``."""
-    result = []
-    for match in _SPAN_RE.finditer(text.translate(_HYPHENS)):
-        parts = [part for compound in split(match.group()) for part in compound.split("-")]
-        if parts:
-            result.append((match.start(), match.end(), parts))
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One word of a text, for highlighting: where it is, folded, and which hyphen-joined
+    compound it belongs to (words of ``zero-shot`` share one ``compound`` number)."""
+
+    start: int
+    end: int
+    word: str
+    compound: int
+
+
+def spans(text: str) -> list[Span]:
+    """The words of ``text`` (which should be NFC-normalized) with their offsets in it."""
+    result: list[Span] = []
+    for number, match in enumerate(_SPAN_RE.finditer(text.translate(_HYPHENS))):
+        offset = match.start()
+        for part in _RAW_WORD_RE.finditer(match.group()):
+            word = "".join(_WORD_RE.findall(fold(part.group())))
+            if word:
+                result.append(Span(offset + part.start(), offset + part.end(), word, number))
     return result

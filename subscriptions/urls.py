@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from subscriptions import views
 
 app_name = "subscriptions"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.subscription_list, name="list"),
+    path("add/", views.subscription_add, name="add"),
+    path("<int:pk>/edit/", views.subscription_edit, name="edit"),
+    path("<int:pk>/delete/", views.subscription_delete, name="delete"),
+    path("send-now/", views.send_digest_now, name="send_now"),
+    path("preview.html", views.preview_fragment, name="preview_fragment"),
+]

@@ -62,3 +62,20 @@ def test_email_url_parsing():
     assert parse_email_url("smtps://mail.example.org")["EMAIL_PORT"] == 465
     with pytest.raises(ImproperlyConfigured):
         parse_email_url("ftp://nope")
+
+
+def test_production_settings_pass_djangos_deploy_checks():
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    environment.update(
+        DEBUG="false",
+        SECRET_KEY="x" * 20 + "-production-secret-with-enough-entropy-1234567890",
+        ALLOWED_HOSTS="papers.example.org",
+        SITE_URL="https://papers.example.org",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

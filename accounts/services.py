@@ -1,0 +1,87 @@
+"""Writes to a subscriber's account."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import User
+
+SCHEDULE_FIELDS = ("timezone", "frequency", "weekday", "delivery_hour")
+
+
+@transaction.atomic
+def update_digest_settings(user: User, **values) -> User:
+    """Save schedule and digest options. A changed schedule clears ``next_digest_at`` so the
+    scheduler recomputes the next send time in the new zone/hour."""
+    changed_schedule = any(
+        key in SCHEDULE_FIELDS and getattr(user, key) != value for key, value in values.items()
+    )
+    for key, value in values.items():
+        setattr(user, key, value)
+    if changed_schedule:
+        user.next_digest_at = None
+    user.full_clean(exclude=["password", "email"])
+    user.save()
+    return user
+
+
+def pause_digests(user: User) -> User:
+    """Pause everything (a holiday): no digest until resumed; subscriptions stay as they are."""
+    user.frequency = User.Frequency.PAUSED
+    user.next_digest_at = None
+    user.save(update_fields=["frequency", "next_digest_at"])
+    return user
+
+
+def resume_digests(user: User, frequency: str = User.Frequency.DAILY) -> User:
+    """Resume after a pause (and after an unsubscribe: the person is asking for mail again).
+    The first digest after a pause covers only what is new from now on's schedule."""
+    if frequency not in (User.Frequency.DAILY, User.Frequency.WEEKLY):
+        raise ValueError(f"cannot resume to {frequency!r}")
+    user.frequency = frequency
+    user.unsubscribed_at = None
+    user.next_digest_at = None
+    user.save(update_fields=["frequency", "unsubscribed_at", "next_digest_at"])
+    return user
+
+
+def rotate_feed_token(user: User) -> str:
+    """A new secret for the private Atom feed; the old feed URL stops working at once."""
+    from accounts.models import new_feed_token
+
+    user.feed_token = new_feed_token()
+    user.save(update_fields=["feed_token"])
+    return user.feed_token
+
+
+def complete_onboarding(
+    user: User,
+    *,
+    query: str,
+    categories: list[str],
+    name: str,
+    timezone: str,
+    delivery_hour: int,
+    frequency: str,
+):
+    """Create the first subscription and set the schedule, together or not at all.
+    Raises ``ValidationError`` (on ``query``) when the query does not parse."""
+    from subscriptions.previewing import compose_query
+    from subscriptions.services import create_subscription
+
+    full_query = compose_query(query, categories)
+    name = " ".join(name.split()) or _default_name(query, categories)
+    with transaction.atomic():
+        subscription = create_subscription(owner=user, name=name, query=full_query)
+        update_digest_settings(
+            user, timezone=timezone, delivery_hour=delivery_hour, frequency=frequency
+        )
+    return subscription
+
+
+def _default_name(query: str, categories: list[str]) -> str:
+    text = " ".join(query.split())
+    if text:
+        return text if len(text) <= 60 else text[:59] + "…"
+    shown = ", ".join(categories[:3]) + (" …" if len(categories) > 3 else "")
+    return f"New in {shown}"

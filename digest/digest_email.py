@@ -1,0 +1,219 @@
+"""The digest email: from a Digest and its items to a ready message, through the one composer.
+
+``render_digest_email`` is used for sending and for previews, so what a curator previews is what
+subscribers get. Everything per-paper that the templates show is prepared here, in plain Python:
+the templates only lay it out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils.crypto import salted_hmac
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from digest import links
+from digest import mail as composer
+from digest.abstracts import short_authors, trim_at_sentence
+from digest.models import Delivery, Digest, DigestItem, Paper
+
+try:  # the matcher knows its own query language best; see digest/highlight.py
+    from subscriptions.matcher import highlight
+except ImportError:  # pragma: no cover - depends on which branch landed first
+    from digest.highlight import highlight
+
+FIELD_NAMES = {
+    "title": "title",
+    "abstract": "abstract",
+    "author": "authors",
+    "category": "category",
+}
+TEXT_WIDTH = 72
+
+
+def date_label(date: dt.date) -> str:
+    """``Tue 24 Nov``."""
+    return f"{date:%a} {date.day} {date:%b}"
+
+
+def headline(count: int) -> str:
+    if count == 0:
+        return "Nothing new for you"
+    return f"{count} new paper{'s' if count != 1 else ''} for you"
+
+
+def safe_url(url: str) -> str:
+    """Only http(s) links reach an email; a feed cannot smuggle ``javascript:`` into one."""
+    url = (url or "").strip()
+    return url if url.lower().startswith(("https://", "http://")) else ""
+
+
+def paper_links(paper: Paper) -> list[tuple[str, str]]:
+    candidates = [
+        ("Abstract", paper.abs_url),
+        ("PDF", paper.pdf_url),
+        ("Code", paper.code_url),
+        ("Hugging Face", paper.hf_url),
+    ]
+    return [(label, safe_url(url)) for label, url in candidates if safe_url(url)]
+
+
+def _reasons(hits: Sequence[dict]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``[(subscription, [(term, "title and abstract"), ...]), ...]``, in order of appearance."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for hit in hits:
+        terms = grouped.setdefault(str(hit.get("subscription") or ""), {})
+        term, field = str(hit.get("term") or ""), str(hit.get("field") or "")
+        if not term:
+            continue
+        fields = terms.setdefault(term, [])
+        name = FIELD_NAMES.get(field, field)
+        if name and name not in fields:
+            fields.append(name)
+    return [
+        (subscription, [(term, " and ".join(fields)) for term, fields in terms.items()])
+        for subscription, terms in grouped.items()
+    ]
+
+
+def reasons_text(hits: Sequence[dict], featured: bool) -> str:
+    """``matched zero-shot in title and abstract, CLIP in abstract (Vision)``."""
+    parts = []
+    for subscription, terms in _reasons(hits):
+        matched = ", ".join(f"{term} in {where}" if where else term for term, where in terms)
+        text = f"matched {matched}" if matched else "matched"
+        parts.append(f"{text} ({subscription})" if subscription else text)
+    if not parts and featured:
+        return "picked by the editors"
+    return "; ".join(parts)
+
+
+def reasons_html(hits: Sequence[dict], featured: bool) -> SafeString:
+    parts = []
+    for subscription, terms in _reasons(hits):
+        matched = format_html_join(
+            ", ",
+            "{}",
+            (
+                (
+                    format_html("<strong>{}</strong> in {}", term, where)
+                    if where
+                    else format_html("<strong>{}</strong>", term),
+                )
+                for term, where in terms
+            ),
+        )
+        text = format_html("matched {}", matched) if terms else mark_safe("matched")
+        parts.append(format_html("{} · <em>{}</em>", text, subscription) if subscription else text)
+    if not parts and featured:
+        return mark_safe("picked by the editors")
+    return mark_safe("; ".join(parts))  # noqa: S308 - each part built with format_html
+
+
+def wrap(text: str, indent: str = "   ") -> str:
+    return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent, subsequent_indent=indent)
+
+
+def item_context(item: DigestItem) -> dict[str, object]:
+    paper = item.paper
+    hits = item.hits or []
+    abstract = trim_at_sentence(paper.abstract)
+    featured = item.section == DigestItem.Section.FEATURED
+    links_ = paper_links(paper)
+    return {
+        "rank": item.rank,
+        "title": " ".join(paper.title.split()),
+        "url": safe_url(paper.abs_url) or safe_url(paper.hf_url) or safe_url(paper.pdf_url),
+        "authors": short_authors(paper.authors or []),
+        "categories": ", ".join(str(c) for c in (paper.categories or [])),
+        "abstract": abstract,
+        "abstract_html": highlight(abstract, [h for h in hits if h.get("term")]),
+        "abstract_wrapped": wrap(abstract),
+        "links": links_,
+        "links_text": "\n".join(f"   {label}: {url}" for label, url in links_),
+        "curator_note": paper.curator_note.strip(),
+        "curator_note_wrapped": wrap(" ".join(paper.curator_note.split()), "   > "),
+        "reasons": reasons_text(hits, featured),
+        "reasons_html": reasons_html(hits, featured),
+        "upvotes": paper.upvotes,
+    }
+
+
+def email_context(digest: Digest, items: Iterable[DigestItem]) -> dict[str, object]:
+    items = list(items)
+    shown = [item for item in items if item.in_email]
+    featured = [item_context(i) for i in shown if i.section == DigestItem.Section.FEATURED]
+    matched = [item_context(i) for i in shown if i.section != DigestItem.Section.FEATURED]
+    sections = []
+    if featured:
+        sections.append({"title": "Featured", "items": featured})
+    if matched:
+        sections.append(
+            {"title": "Matching your subscriptions" if featured else "", "items": matched}
+        )
+    total = digest.papers_total if digest.papers_total else len(items)
+    view_url = links.digest_view_url(digest)
+    first_titles = [item["title"] for item in (featured + matched)[:2]]
+    return {
+        "digest": digest,
+        "date_label": date_label(digest.date),
+        "headline": headline(total),
+        "count": total,
+        "sections": sections,
+        "more_count": max(total - len(shown), 0),
+        "more_url": view_url or links.manage_url(),
+        "view_url": view_url,
+        "manage_url": links.manage_url(),
+        "unsubscribe_url": links.unsubscribe_url(digest.user),
+        "preheader": " · ".join(first_titles) or "No new papers matched your subscriptions.",
+        "footer_reason": "You receive this digest because you follow papers on",
+    }
+
+
+def message_id_for(delivery: Delivery) -> str:
+    """The Message-ID of a delivery: the same on every attempt, so a resend after a crash is
+    recognisable as the same message (at the sink, in the recipient's client, in the admin)."""
+    if delivery.message_id:
+        return delivery.message_id
+    tag = salted_hmac("paperboy.message-id", str(delivery.pk)).hexdigest()[:12]
+    return f"<digest.{delivery.pk}.{tag}@{composer.message_id_domain()}>"
+
+
+def list_headers(user) -> dict[str, str]:
+    targets = [links.unsubscribe_url(user), links.unsubscribe_mailto(user)]
+    return {
+        "List-Id": settings.LIST_ID,
+        "List-Unsubscribe": ", ".join(f"<{target}>" for target in targets if target),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Precedence": "bulk",
+    }
+
+
+def render_digest_email(
+    digest: Digest,
+    *,
+    connection=None,
+    items: Iterable[DigestItem] | None = None,
+    delivery: Delivery | None = None,
+) -> EmailMultiAlternatives:
+    """The digest as a message ready to send. ``items`` defaults to the stored ones; pass the
+    unsaved items of a plan to preview. The Message-ID is the delivery's when there is one."""
+    if items is None:
+        items = digest.items.select_related("paper").order_by("rank")
+    headers = list_headers(digest.user)
+    if delivery is None and digest.pk is not None:
+        delivery = Delivery.objects.filter(digest=digest).first()
+    if delivery is not None:
+        headers["Message-ID"] = message_id_for(delivery)
+    return composer.compose(
+        "digest",
+        to=delivery.to_email if delivery is not None else digest.user.email,
+        context=email_context(digest, items),
+        headers=headers,
+        connection=connection,
+    )

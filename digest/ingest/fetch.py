@@ -1,0 +1,130 @@
+"""Downloading a feed over HTTP, politely.
+
+* A real User-Agent with a contact address (``ARXIV_USER_AGENT``), as arXiv asks.
+* A conditional GET with the ETag / Last-Modified the source answered last time: an unchanged
+  feed costs a ``304 Not Modified`` and no parsing.
+* ``FETCH_TIMEOUT`` bounds connecting, each wait for data *and* the whole download, so a
+  server that trickles bytes cannot hold a worker forever; ``FETCH_MAX_BYTES`` bounds the size.
+* A polite gap between requests to arXiv, shared by all workers (see ``polite``).
+
+Every failure is a ``FetchError`` whose message a curator can act on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from urllib3.exceptions import ReadTimeoutError
+
+from .polite import polite_host, wait_for_turn
+
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.9, */*;q=0.5"
+)
+
+
+class FetchError(Exception):
+    """The feed could not be downloaded; ``str()`` says why in plain words."""
+
+
+@dataclass
+class Fetched:
+    url: str
+    status_code: int
+    content: bytes = b""
+    etag: str = ""
+    last_modified: str = ""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status_code == 304
+
+
+def fetch_url(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
+    """GET ``url``; with ``etag`` / ``last_modified`` it is a conditional GET."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(f"cannot fetch {url!r}: only http and https URLs are supported")
+    host = polite_host(url)
+    if host:
+        wait_for_turn(host, settings.ARXIV_DELAY_SECONDS)
+
+    timeout = float(settings.FETCH_TIMEOUT)
+    headers = {"User-Agent": settings.ARXIV_USER_AGENT, "Accept": ACCEPT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    deadline = time.monotonic() + timeout
+    try:
+        with requests.get(
+            url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=True
+        ) as response:
+            if response.status_code == 304:
+                return Fetched(
+                    url=response.url, status_code=304, etag=etag, last_modified=last_modified
+                )
+            if response.status_code >= 400:
+                raise FetchError(
+                    f"HTTP {response.status_code} {response.reason or ''}".rstrip()
+                    + f" from {response.url}"
+                )
+            content = _read_body(response, deadline=deadline, timeout=timeout)
+            return Fetched(
+                url=response.url,
+                status_code=response.status_code,
+                content=content,
+                etag=response.headers.get("ETag", ""),
+                last_modified=response.headers.get("Last-Modified", ""),
+            )
+    except requests.Timeout as exc:
+        raise FetchError(f"timed out after {timeout:g} s waiting for {url}") from exc
+    except requests.ConnectionError as exc:
+        raise FetchError(f"could not connect to {urlsplit(url).netloc}: {_reason(exc)}") from exc
+    except requests.RequestException as exc:
+        raise FetchError(f"could not fetch {url}: {_reason(exc)}") from exc
+
+
+def _read_body(response: requests.Response, *, deadline: float, timeout: float) -> bytes:
+    limit = settings.FETCH_MAX_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise FetchError(f"{response.url} is larger than {limit} bytes; not read")
+            if time.monotonic() > deadline:
+                raise FetchError(f"timed out after {timeout:g} s downloading {response.url}")
+    except requests.ConnectionError as exc:
+        # requests reports a read timeout in the middle of the body as a ConnectionError.
+        if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+            raise FetchError(f"timed out after {timeout:g} s downloading {response.url}") from exc
+        raise FetchError(
+            f"the connection broke downloading {response.url}: {_reason(exc)}"
+        ) from exc
+    return b"".join(chunks)
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause, without urllib3's object reprs."""
+    reason: BaseException = exc
+    for _ in range(10):
+        inner = reason.__cause__ or (
+            reason.args[0] if reason.args and isinstance(reason.args[0], Exception) else None
+        )
+        if inner is None:
+            break
+        reason = inner
+    text = str(reason)
+    # "<urllib3.connection.HTTPConnection object at 0x7f…>: Failed to establish a new
+    # connection: [Errno 111] Connection refused" → the part after the repr.
+    if text.startswith("<") and ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return text

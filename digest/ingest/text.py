@@ -1,0 +1,98 @@
+"""Text cleaning shared by every parser.
+
+Feeds hand us titles and abstracts hard-wrapped at 80 columns, with HTML entities, sometimes
+with HTML markup and, from hostile or broken feeds, with ``<script>``. Paperboy stores plain
+text only: entities decoded, markup removed (never interpreted), whitespace collapsed.
+
+Tags are removed only when they name a real HTML element. Abstracts are full of LaTeX such as
+``$a<b$ and $c>d$``; a generic "anything between < and >" stripper would eat the mathematics.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# Elements whose content is code, not text: dropped together with their content.
+_CODE_ELEMENTS = re.compile(
+    r"<(script|style)\b(?:[^<>\"']|\"[^\"]*\"|'[^']*')*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL
+)
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+
+# Inline elements vanish without a trace (``H<sub>2</sub>O`` → ``H2O``); every other element
+# becomes a space so that ``<p>one</p><p>two</p>`` does not glue words together.
+# fmt: off
+_INLINE = frozenset((
+    "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font",
+    "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub",
+    "sup", "time", "tt", "u", "var", "wbr",
+))
+_BLOCK = frozenset((
+    "address", "article", "aside", "audio", "base", "blockquote", "body", "br", "button",
+    "canvas", "caption", "center", "col", "colgroup", "dd", "details", "dialog", "div", "dl",
+    "dt", "embed", "fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset",
+    "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "iframe", "img",
+    "input", "label", "legend", "li", "link", "main", "math", "meta", "nav", "noscript",
+    "object", "ol", "option", "p", "picture", "pre", "script", "section", "select", "source",
+    "style", "summary", "svg", "table", "tbody", "td", "template", "textarea", "tfoot", "th",
+    "thead", "title", "tr", "track", "ul", "video",
+))
+# fmt: on
+_TAG = re.compile(
+    r"</?(?P<name>[a-zA-Z][a-zA-Z0-9]*)(?=[\s/>])(?:[^<>\"']|\"[^\"]*\"|'[^']*')*>",
+)
+# C0 controls except tab/newline/carriage return, DEL, and the C1 block. PostgreSQL refuses
+# NUL in text; the others only ever come from broken encodings.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _replace_tag(match: re.Match[str]) -> str:
+    name = match.group("name").lower()
+    if name in _INLINE:
+        return ""
+    if name in _BLOCK:
+        return " "
+    return match.group(0)  # not HTML: "<m$ and $m>" in an abstract is mathematics
+
+
+def strip_tags(text: str) -> str:
+    text = _CODE_ELEMENTS.sub(" ", text)
+    text = _COMMENT.sub(" ", text)
+    return _TAG.sub(_replace_tag, text)
+
+
+def clean_text(value: object) -> str:
+    """Plain one-line text: entities decoded, HTML removed, whitespace and hard wraps collapsed.
+
+    Entities are decoded *before* tags are removed, so markup smuggled in as ``&lt;script&gt;``
+    is removed too. Decoding happens once: ``&amp;lt;`` stays the literal text ``&lt;``.
+    """
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFC", html.unescape(str(value)))
+    text = _CONTROL.sub(" ", text)
+    text = strip_tags(text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def split_authors(value: object, *, guess_surname_first: bool = False) -> list[str]:
+    """``"Ada Lovelace, Alan Turing, and Grace Hopper"`` → three names, in byline order.
+
+    arXiv's ``dc:creator`` is always a comma-separated list. Generic feeds sometimes write one
+    name surname first (``"Lovelace, Ada"``); with ``guess_surname_first`` such a string stays
+    one name unless every comma-separated part looks like a full name (two words or more).
+    """
+    text = clean_text(value)
+    if not text:
+        return []
+    parts = [re.sub(r"^and\s+", "", part.strip()) for part in text.split(",")]
+    parts = [part for part in parts if part]
+    if guess_surname_first and len(parts) > 1 and not all(" " in part for part in parts):
+        return [text]
+    return parts
+
+
+def clean_names(values: list[object]) -> list[str]:
+    return [name for name in (clean_text(value) for value in values) if name]

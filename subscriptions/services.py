@@ -1,0 +1,46 @@
+"""Writes to subscriptions. Views call these; each save re-runs the match step for the
+subscription so "My subscriptions" and the next digest reflect the new query at once."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import User
+from subscriptions.models import Subscription
+
+
+def _rematch(subscription: Subscription) -> None:
+    try:
+        from subscriptions.matcher import rematch_subscription
+    except ImportError:  # transitional: branch matcher not merged yet (removed at merge)
+        return
+    rematch_subscription(subscription)
+
+
+@transaction.atomic
+def create_subscription(
+    *, owner: User, name: str, query: str, enabled: bool = True
+) -> Subscription:
+    subscription = Subscription(owner=owner, name=name, query=query, enabled=enabled)
+    subscription.full_clean()
+    subscription.save()
+    _rematch(subscription)
+    return subscription
+
+
+@transaction.atomic
+def update_subscription(
+    subscription: Subscription, *, name: str, query: str, enabled: bool
+) -> Subscription:
+    subscription.name = name
+    subscription.query = query
+    subscription.enabled = enabled
+    subscription.full_clean()
+    subscription.save()
+    _rematch(subscription)
+    return subscription
+
+
+def delete_subscription(subscription: Subscription) -> None:
+    # Its Match rows go with it (CASCADE); digests already sent keep their own copies.
+    subscription.delete()

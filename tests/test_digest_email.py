@@ -1,0 +1,167 @@
+"""The digest email: what a subscriber sees, in HTML and plain text, and its headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+
+import pytest
+
+from digest import mail as composer
+from digest.digest_email import render_digest_email
+from digest.digests import build_digest
+from subscriptions.models import Match
+from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
+
+NOW = dt.datetime(2026, 11, 24, 7, 0, tzinfo=dt.UTC)
+HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(2)>'
+
+
+def add_paper(subscription, terms=(("zero-shot", "abstract"),), score=1.0, **fields):
+    paper = PaperFactory(created_at=NOW - dt.timedelta(hours=2), **fields)
+    Match.objects.create(
+        subscription=subscription,
+        paper=paper,
+        owner=subscription.owner,
+        hits=[{"term": t, "field": f} for t, f in terms],
+        score=score,
+    )
+    return paper
+
+
+@pytest.fixture
+def subscription(db):
+    return SubscriptionFactory(owner=UserFactory(), name="Zero-shot", query="zero-shot")
+
+
+def parsed(message):
+    return email.message_from_bytes(message.message().as_bytes(), policy=email.policy.default)
+
+
+def html_of(message) -> str:
+    return message.alternatives[0][0]
+
+
+def test_header_counts_papers_and_names_the_day(subscription):
+    for _ in range(12):
+        add_paper(subscription)
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    assert message.subject == "12 new papers for you — Tue 24 Nov"
+    assert "12 new papers for you" in html_of(message)
+    assert message.body.startswith("12 new papers for you — Tue 24 Nov")
+
+
+def test_each_paper_shows_title_link_authors_categories_abstract_links_and_why(subscription):
+    add_paper(
+        subscription,
+        terms=[("zero-shot", "title"), ("zero-shot", "abstract")],
+        title="Zero-shot segmentation",
+        abstract="We do zero-shot segmentation. " + "It works well. " * 40,
+        authors=["A One", "B Two", "C Three", "D Four", "E Five"],
+        categories=["cs.CV", "cs.LG"],
+        code_url="https://github.com/x/seg",
+        hf_url="https://huggingface.co/papers/2601.00001",
+        curator_note="A strong baseline.",
+    )
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    html, text = html_of(message), message.body
+    assert '<a href="https://arxiv.org/abs/' in html
+    assert "A One, B Two, C Three et al." in html and "cs.CV, cs.LG" in html
+    assert "<mark>zero-shot</mark> segmentation" in html
+    for label in ("Abstract", "PDF", "Code", "Hugging Face"):
+        assert f">{label}</a>" in html and f"{label}: http" in text
+    assert "A strong baseline." in html and "A strong baseline." in text
+    assert "<strong>zero-shot</strong> in title and abstract" in html
+    assert "<em>Zero-shot</em>" in html
+    assert "Why: matched zero-shot in title and abstract (Zero-shot)" in text
+    assert "It works well. " * 30 not in text.replace("\n   ", " ")  # trimmed
+
+
+def test_featured_papers_come_first_under_their_own_heading(subscription):
+    add_paper(subscription, title="Ordinary", score=9)
+    add_paper(subscription, title="Editors like this", featured=True)
+    html = html_of(render_digest_email(build_digest(subscription.owner, now=NOW)))
+    body = html[html.index("2 new papers") :]  # after the preheader, which names papers too
+    assert body.index("Featured") < body.index("Editors like this") < body.index("Ordinary")
+    assert "Matching your subscriptions" in html
+
+
+def test_papers_over_the_cap_become_n_more_on_the_web(subscription):
+    subscription.owner.papers_per_digest = 3
+    subscription.owner.save()
+    titles = [f"Paper number {n}" for n in range(5)]
+    for n, title in enumerate(titles):
+        add_paper(subscription, title=title, score=10 - n)
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    assert "5 new papers" in message.subject
+    assert "2 more on the web" in html_of(message) and "2 more on the web" in message.body
+    assert "Paper number 2" in message.body and "Paper number 3" not in message.body
+
+
+def test_footer_and_headers_offer_unsubscribe_and_manage_links(subscription, settings):
+    settings.UNSUBSCRIBE_MAILTO = "unsubscribe@paperboy.example"
+    add_paper(subscription)
+    message = parsed(render_digest_email(build_digest(subscription.owner, now=NOW)))
+    https, mailto = [part.strip(" <>") for part in message["List-Unsubscribe"].split(",")]
+    assert https.startswith("http://localhost:8000/unsubscribe/") and https.endswith("/")
+    assert mailto.startswith("mailto:unsubscribe@paperboy.example?subject=unsubscribe%20")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Id"] == settings.LIST_ID
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert f'href="{https}"' in html and f"Unsubscribe: {https}" in text
+    assert "Manage subscriptions" in html and "Manage subscriptions: http" in text
+
+
+def test_mailto_unsubscribe_is_offered_only_when_configured(subscription, settings):
+    settings.UNSUBSCRIBE_MAILTO = ""
+    add_paper(subscription)
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    assert "mailto:" not in message.extra_headers["List-Unsubscribe"]
+
+
+def test_hostile_paper_fields_render_as_text(subscription):
+    add_paper(
+        subscription,
+        terms=[("onerror", "abstract")],
+        title=HOSTILE,
+        abstract=HOSTILE,
+        authors=[HOSTILE],
+        categories=[HOSTILE],
+        curator_note=HOSTILE,
+        code_url="javascript:alert(3)",
+    )
+    subscription.name = HOSTILE
+    subscription.save()
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    html = html_of(message)
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "javascript:" not in html
+    assert HOSTILE in message.body  # plain text is not HTML: shown as is
+
+
+def test_empty_digest_says_nothing_new(subscription):
+    subscription.owner.skip_empty = False
+    subscription.owner.save()
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    assert message.subject == "Nothing new for you — Tue 24 Nov"
+    assert "No new papers matched" in html_of(message) and "No new papers matched" in message.body
+
+
+def test_message_id_is_the_deliverys_and_stable_across_renders(subscription):
+    add_paper(subscription)
+    digest = build_digest(subscription.owner, now=NOW)
+    first, second = render_digest_email(digest), render_digest_email(digest)
+    assert first.extra_headers["Message-ID"] == second.extra_headers["Message-ID"]
+    assert first.extra_headers["Message-ID"].startswith(f"<digest.{digest.delivery.pk}.")
+
+
+def test_mjml_is_compiled_once_for_many_digests(db):
+    composer.compiled_html.cache_clear()
+    for _ in range(3):
+        subscription = SubscriptionFactory(owner=UserFactory())
+        add_paper(subscription)
+        render_digest_email(build_digest(subscription.owner, now=NOW))
+    assert composer.compiled_html.cache_info().misses == 1

@@ -1,0 +1,252 @@
+"""Which papers go into a person's digest, in what order, and what gets written."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from digest.digest_email import render_digest_email
+from digest.digests import build_digest, plan_digest, preview_digest
+from digest.models import Delivery, Digest, DigestItem, Suppression
+from subscriptions.models import Match
+from tests.factories import DigestFactory, PaperFactory, SubscriptionFactory, UserFactory
+
+NOW = dt.datetime(2026, 11, 24, 7, 0, tzinfo=dt.UTC)
+
+
+def paper(hours_ago: float = 2, **fields):
+    return PaperFactory(created_at=NOW - dt.timedelta(hours=hours_ago), **fields)
+
+
+def match(subscription, paper, terms=(("zero-shot", "title"),), score=1.0):
+    """A Match as the match step writes it: a minute after the paper was first seen."""
+    created = Match.objects.create(
+        subscription=subscription,
+        paper=paper,
+        owner=subscription.owner,
+        hits=[{"term": term, "field": field} for term, field in terms],
+        score=score,
+    )
+    Match.objects.filter(pk=created.pk).update(
+        created_at=paper.created_at + dt.timedelta(minutes=1)
+    )
+    return created
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(papers_per_digest=10)
+
+
+@pytest.fixture
+def subscription(user):
+    return SubscriptionFactory(owner=user, name="Zero-shot", query="zero-shot")
+
+
+def ranked_ids(digest):
+    return list(digest.items.order_by("rank").values_list("paper_id", flat=True))
+
+
+def test_digest_items_and_delivery_are_written_together(user, subscription):
+    first, second = paper(), paper()
+    match(subscription, first)
+    match(subscription, second)
+    digest = build_digest(user, now=NOW)
+    assert digest.date == dt.date(2026, 11, 24)
+    assert digest.period_end == NOW
+    assert digest.papers_total == 2
+    assert set(ranked_ids(digest)) == {first.id, second.id}
+    delivery = digest.delivery
+    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.to_email == user.email
+
+
+def test_first_digest_looks_back_the_configured_number_of_days(user, subscription, settings):
+    settings.DIGEST_FIRST_LOOKBACK_DAYS = 2
+    recent, old = paper(hours_ago=47), paper(hours_ago=49)
+    match(subscription, recent)
+    match(subscription, old)
+    digest = build_digest(user, now=NOW)
+    assert ranked_ids(digest) == [recent.id]
+    assert digest.period_start == NOW - dt.timedelta(days=2)
+
+
+def test_windows_chain_so_a_skipped_day_loses_nothing(user, subscription):
+    DigestFactory(user=user, date=dt.date(2026, 11, 21), period_end=NOW - dt.timedelta(days=3))
+    saturday, monday = paper(hours_ago=60), paper(hours_ago=5)
+    before = paper(hours_ago=80)
+    for each in (saturday, monday, before):
+        match(subscription, each)
+    digest = build_digest(user, now=NOW)
+    assert set(ranked_ids(digest)) == {saturday.id, monday.id}
+    assert digest.period_start == NOW - dt.timedelta(days=3)
+
+
+def test_a_paper_matched_after_the_previous_digest_is_not_lost(user, subscription):
+    previous = DigestFactory(user=user, period_end=NOW - dt.timedelta(hours=24))
+    late = paper(hours_ago=25)  # first seen before the previous digest, matched after it
+    m = match(subscription, late)
+    Match.objects.filter(pk=m.pk).update(created_at=NOW - dt.timedelta(hours=23))
+    assert previous.date != NOW.date()
+    assert ranked_ids(build_digest(user, now=NOW)) == [late.id]
+
+
+def test_hidden_papers_disabled_subscriptions_and_other_people_are_excluded(user, subscription):
+    visible, hidden = paper(), paper(hidden=True)
+    match(subscription, visible)
+    match(subscription, hidden)
+    off = SubscriptionFactory(owner=user, enabled=False)
+    match(off, paper())
+    match(SubscriptionFactory(), paper())
+    assert ranked_ids(build_digest(user, now=NOW)) == [visible.id]
+
+
+def test_a_paper_already_sent_is_never_sent_again(user, subscription):
+    sent = paper()
+    match(subscription, sent)
+    old = DigestFactory(
+        user=user, date=dt.date(2026, 11, 1), period_end=NOW - dt.timedelta(days=30)
+    )
+    DigestItem.objects.create(digest=old, user=user, paper=sent, rank=1)
+    assert build_digest(user, now=NOW) is None  # nothing new: no digest, no mail
+
+
+def test_hits_are_merged_across_subscriptions_and_remember_which_matched(user, subscription):
+    both = paper()
+    match(subscription, both, terms=[("zero-shot", "title")], score=1)
+    vision = SubscriptionFactory(owner=user, name="Vision", query="CLIP")
+    match(vision, both, terms=[("CLIP", "abstract")], score=3)
+    item = build_digest(user, now=NOW).items.get()
+    assert item.score == 3
+    assert {(h["term"], h["subscription"]) for h in item.hits} == {
+        ("zero-shot", "Zero-shot"),
+        ("CLIP", "Vision"),
+    }
+
+
+def test_featured_first_then_by_score_then_upvotes(user, subscription):
+    low, high, popular, featured = paper(), paper(), paper(upvotes=50), paper(featured=True)
+    match(subscription, low, score=1)
+    match(subscription, high, score=5)
+    match(subscription, popular, score=1)
+    match(subscription, featured, score=0.5)
+    digest = build_digest(user, now=NOW)
+    assert ranked_ids(digest) == [featured.id, high.id, popular.id, low.id]
+    sections = list(digest.items.order_by("rank").values_list("section", flat=True))
+    assert sections == ["featured", "matched", "matched", "matched"]
+
+
+def test_featured_everywhere_papers_reach_people_they_did_not_match(user, subscription):
+    everywhere = paper(featured_everywhere=True, curator_note="Read this")
+    old_everywhere = paper(hours_ago=24 * 30, featured_everywhere=True)
+    digest = build_digest(user, now=NOW)
+    assert ranked_ids(digest) == [everywhere.id]
+    assert digest.items.get().section == DigestItem.Section.FEATURED
+    assert old_everywhere.id not in ranked_ids(digest)
+
+
+def test_papers_over_the_cap_are_kept_for_the_web_but_not_the_email(user, subscription):
+    user.papers_per_digest = 2
+    user.save()
+    papers = [paper() for _ in range(5)]
+    for rank, each in enumerate(papers):
+        match(subscription, each, score=10 - rank)
+    digest = build_digest(user, now=NOW)
+    assert digest.papers_total == 5
+    in_email = list(digest.items.order_by("rank").values_list("in_email", flat=True))
+    assert in_email == [True, True, False, False, False]
+
+
+def test_a_second_build_for_the_same_local_date_is_a_no_op(user, subscription):
+    match(subscription, paper())
+    assert build_digest(user, now=NOW) is not None
+    match(subscription, paper(hours_ago=0.5))
+    assert build_digest(user, now=NOW + dt.timedelta(hours=1)) is None
+    assert Digest.objects.filter(user=user).count() == 1
+    assert Delivery.objects.count() == 1
+
+
+def test_the_database_refuses_a_second_digest_for_the_same_user_and_date(user):
+    DigestFactory(user=user, date=dt.date(2026, 11, 24))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Digest.objects.create(
+            user=user, date=dt.date(2026, 11, 24), period_start=NOW, period_end=NOW
+        )
+
+
+def test_the_database_refuses_the_same_paper_twice_to_one_person(user):
+    sent = paper()
+    DigestItem.objects.create(digest=DigestFactory(user=user), user=user, paper=sent, rank=1)
+    other = DigestFactory(user=user, date=dt.date(2026, 1, 1))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DigestItem.objects.create(digest=other, user=user, paper=sent, rank=1)
+
+
+def test_nothing_matched_means_no_digest_and_no_mail(user, subscription):
+    paper()  # a paper nobody matched
+    assert build_digest(user, now=NOW) is None
+    assert not Digest.objects.exists() and not Delivery.objects.exists()
+
+
+def test_people_who_want_quiet_days_too_get_an_empty_digest(user, subscription):
+    user.skip_empty = False
+    user.save()
+    digest = build_digest(user, now=NOW)
+    assert digest.papers_total == 0 and not digest.items.exists()
+    assert digest.delivery.status == Delivery.Status.PENDING
+    assert "Nothing new" in render_digest_email(digest).subject
+
+
+@pytest.mark.parametrize("why", ["unsubscribed", "suppressed", "unverified"])
+def test_people_who_must_not_get_mail_get_no_digest(why, subscription):
+    user = subscription.owner
+    if why == "unsubscribed":
+        user.unsubscribed_at = NOW
+        user.save()
+    elif why == "suppressed":
+        Suppression.objects.create(email=user.email.upper(), reason="bounce")
+    else:
+        user.emailaddress_set.update(verified=False)
+    match(subscription, paper())
+    assert build_digest(user, now=NOW) is None
+
+
+def test_the_date_is_the_local_date_of_the_slot_being_served(subscription):
+    user = subscription.owner
+    user.timezone = "Asia/Tokyo"  # 07:00 UTC is 16:00 in Tokyo
+    user.delivery_hour = 8
+    user.save()
+    match(subscription, paper())
+    assert build_digest(user, now=NOW).date == dt.date(2026, 11, 24)
+    user.timezone = "America/Los_Angeles"  # 07:00 UTC is 23:00 the day before
+    user.delivery_hour = 22
+    user.save()
+    match(subscription, paper(hours_ago=-0.5))
+    later = build_digest(user, now=NOW + dt.timedelta(hours=1))  # 00:00 local, slot 22:00
+    assert later.date == dt.date(2026, 11, 23)
+
+
+def test_preview_renders_what_would_be_sent_and_writes_nothing(user, subscription):
+    match(subscription, paper(title="Zero-shot things"), score=2)
+    match(subscription, paper(featured=True, curator_note="Editor's pick"))
+    preview = preview_digest(user, now=NOW)
+    assert not Digest.objects.exists() and not DigestItem.objects.exists()
+    assert not Delivery.objects.exists()
+    sent = render_digest_email(build_digest(user, now=NOW))
+    assert preview.subject == sent.subject
+    assert preview.body == sent.body
+    assert preview.extra_headers["List-Unsubscribe"] == sent.extra_headers["List-Unsubscribe"]
+    assert preview.alternatives[0][0] == sent.alternatives[0][0]
+
+
+def test_preview_is_none_when_nothing_would_be_sent(user, subscription):
+    assert preview_digest(user, now=NOW) is None
+
+
+def test_plan_reads_only(user, subscription, django_assert_max_num_queries):
+    match(subscription, paper())
+    with django_assert_max_num_queries(5):
+        plan = plan_digest(user, now=NOW)
+    assert len(plan.items) == 1 and plan.digest.pk is None

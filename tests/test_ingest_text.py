@@ -1,0 +1,87 @@
+"""Cleaning titles, abstracts and names: plain text, whatever the feed sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.ingest.arxiv_ids import find_arxiv_id, parse_arxiv_id
+from digest.ingest.doi import normalize_doi
+from digest.ingest.text import clean_text, split_authors
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("A title\n  hard-wrapped\tat 80 columns  ", "A title hard-wrapped at 80 columns"),
+        ("Fast &amp; furious &#8212; &eacute;t&eacute;", "Fast & furious — été"),
+        ("<script>alert(1)</script>Attention", "Attention"),
+        ('"><img src=x onerror="alert(\'>\')">Title', '"> Title'),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;Smuggled", "Smuggled"),
+        ("H<sub>2</sub>O and x<sup>2</sup>", "H2O and x2"),
+        ("<p>one</p><p>two</p>", "one two"),
+        ("<!-- note -->Kept", "Kept"),
+        # LaTeX is not HTML: inequalities survive.
+        ("bounds for $a<b$ and $c>d$", "bounds for $a<b$ and $c>d$"),
+        ("for $n <m$ and $m> k$", "for $n <m$ and $m> k$"),
+        ("x < y > z", "x < y > z"),
+        ("&amp;lt; stays literal", "&lt; stays literal"),
+        ("NUL\x00 and bell\x07 removed", "NUL and bell removed"),
+        ("non\u00a0breaking", "non breaking"),
+        (None, ""),
+    ],
+)
+def test_clean_text(raw, clean):
+    assert clean_text(raw) == clean
+
+
+def test_author_lists():
+    assert split_authors("Naser Mansour, Sidahmed Benabderrahmane, Ameer Rahwan") == [
+        "Naser Mansour",
+        "Sidahmed Benabderrahmane",
+        "Ameer Rahwan",
+    ]
+    assert split_authors("A. One, B. Two, and C. Three") == ["A. One", "B. Two", "C. Three"]
+    assert split_authors("Lovelace, Ada", guess_surname_first=True) == ["Lovelace, Ada"]
+    assert split_authors("Plato, Aristotle") == ["Plato", "Aristotle"]  # arXiv: always commas
+    assert split_authors("  ") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("2609.26811v1", ("2609.26811", 1)),
+        ("0704.0001", ("0704.0001", None)),
+        ("astro-ph/9904306v1", ("astro-ph/9904306", 1)),
+        ("math.GT/0309136v12", ("math.GT/0309136", 12)),
+        ("http://arxiv.org/abs/nucl-ex/0408020v1", ("nucl-ex/0408020", 1)),
+        ("oai:arXiv.org:2609.26811v1", ("2609.26811", 1)),
+        ("https://arxiv.org/pdf/2205.06398v2.pdf", ("2205.06398", 2)),
+        ("arXiv:2301.00001", ("2301.00001", None)),
+        ("https://doi.org/10.48550/arXiv.2301.00001", ("2301.00001", None)),
+        ("2301.123456", None),
+        ("not an id", None),
+        ("", None),
+    ],
+)
+def test_arxiv_ids(text, parsed):
+    assert parse_arxiv_id(text) == parsed
+
+
+def test_an_arxiv_id_is_not_found_in_unrelated_numbers():
+    assert find_arxiv_id("Phys. Rev. D 103, 096005 (2021) 1234.5678") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "doi"),
+    [
+        ("10.1093/bioinformatics/btac431", "10.1093/bioinformatics/btac431"),
+        ("https://doi.org/10.5170/CERN-2013-002.237", "10.5170/CERN-2013-002.237"),
+        ("doi:10.1000/xyz.", "10.1000/xyz"),
+        ("10.5802/jep.257 10.5802/jep.258", "10.5802/jep.257"),  # arXiv: first is the main one
+        ("(see 10.1000/abc)", "10.1000/abc"),
+        ("10.1016/S0550-3213(01)00405-9", "10.1016/S0550-3213(01)00405-9"),
+        ("no doi", ""),
+    ],
+)
+def test_dois(text, doi):
+    assert normalize_doi(text) == doi

@@ -1,0 +1,68 @@
+"""One composer builds every email: subject, plain text and MJML-compiled HTML, headers."""
+
+import email
+import email.policy
+
+from django.core import mail
+
+from digest import mail as composer
+
+
+def notice(**context):
+    defaults = {"title": "Hello", "paragraphs": ["First."], "action_url": "", "action_label": ""}
+    return composer.compose("notice", to="reader@example.org", context={**defaults, **context})
+
+
+def test_message_has_plain_text_and_html_alternatives():
+    message = notice(title="Your account", paragraphs=["One.", "Two."])
+    parsed = email.message_from_bytes(message.message().as_bytes(), policy=email.policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    text = parsed.get_body(("plain",)).get_content()
+    html = parsed.get_body(("html",)).get_content()
+    assert "One." in text and "Two." in text
+    assert "One." in html and "<html" in html
+    assert parsed["Subject"] == "Your account"
+    assert parsed["Message-ID"].endswith("@localhost>")
+    assert parsed["Date"]
+
+
+def test_mjml_is_compiled_once_per_template_not_per_recipient():
+    composer.compiled_html.cache_clear()
+    for n in range(3):
+        composer.compose(
+            "notice", to=f"r{n}@example.org", context={"title": str(n), "paragraphs": []}
+        )
+    assert composer.compiled_html.cache_info().misses == 1
+    assert composer.compiled_html.cache_info().hits == 2
+
+
+def test_hostile_text_is_escaped_in_html_and_left_alone_in_plain_text():
+    message = notice(
+        title="<script>alert(1)</script>", paragraphs=['"><img src=x onerror=alert(1)>']
+    )
+    html = message.alternatives[0][0]
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    assert '"><img src=x onerror=alert(1)>' in message.body
+
+
+def test_subject_is_folded_to_one_line():
+    assert notice(title="A\nmultiline\n  title").subject == "A multiline title"
+
+
+def test_send_delivers_through_the_configured_backend():
+    message_id = composer.send(
+        "notice", to="reader@example.org", context={"title": "Hi", "paragraphs": []}
+    )
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].extra_headers["Message-ID"] == message_id
+
+
+def test_footer_links_appear_only_when_given():
+    plain = notice().alternatives[0][0]
+    assert "Unsubscribe" not in plain
+    with_links = notice(
+        manage_url="https://x.test/m", unsubscribe_url="https://x.test/u"
+    ).alternatives[0][0]
+    assert 'href="https://x.test/u"' in with_links and "Manage subscriptions" in with_links

@@ -322,13 +322,18 @@ def _has_phrase(field: FieldText, phrase: list[str]) -> bool:
         if word not in present:
             return False
     stems = field.stems
-    first, length = phrase[0], len(phrase)
-    wanted = tuple(phrase)
+    first, rest = phrase[0], phrase[1:]
+    last_start = len(stems) - len(phrase)
     position = -1
     try:
         while True:
             position = stems.index(first, position + 1)
-            if stems[position : position + length] == wanted:
+            if position > last_start:
+                return False
+            for offset, word in enumerate(rest, position + 1):
+                if stems[offset] != word:
+                    break
+            else:
                 return True
     except ValueError:
         return False
@@ -390,9 +395,11 @@ class Percolator:
         self._prefix_df: dict[str, int] = {}
         self.queries: list[CNode | None] = []
         self.payloads: list[Any] = []  # one payload, or a list when several share a query
-        # A second necessary condition per query, checked with one set operation before the
+        # Per query, necessary conditions checked with one set operation each before the
         # evaluator runs: for "a AND b" indexed under a, is b here at all?
-        self.filters: list[tuple[str, ...] | None] = []
+        self.filters: list[tuple | None] = []
+        # Per query, its words when it is only words (then no evaluator is needed at all).
+        self.plain: list[tuple | None] = []
         self._query_ids: dict[str, int] = {}
         self.index: dict[str, list[int]] = {}
         self.prefix_index: dict[str, list[int]] = {}
@@ -404,10 +411,13 @@ class Percolator:
     def __len__(self) -> int:
         return len(self.queries)
 
-    def df(self, key: str) -> int:
+    def df(self, key: str | tuple[str, str]) -> int:
         """Papers of this batch containing ``key`` (for a prefix key, an upper bound)."""
         if type(key) is tuple or key[0] != PREFIX_KEY:
             return self.key_df.get(key, 0)
+        return self._prefix_count(key)
+
+    def _prefix_count(self, key: str) -> int:
         cached = self._prefix_df.get(key)
         if cached is None:
             prefix = key[1:]
@@ -433,17 +443,28 @@ class Percolator:
         node = loads(compiled)
         self.payloads.append(payload)
         found = sorted(conditions(node, self.df), key=_by_cost) if node is not None else []
-        if not found or found[0][0] == 0 or (len(found) > 1 and found[1][0] == 0):
+        if not found or found[0][0] == 0:
             self.queries.append(None)  # cannot match any paper of this batch
             self.filters.append(None)
+            self.plain.append(None)
             self.skipped += 1
             return
         self.queries.append(node)
-        # The best filter is the next most selective condition a set lookup can check.
-        second = next(
-            (keys for _, keys in found[1:] if not any(_is_prefix(key) for key in keys)), None
+        # Filters: every other condition that is one key (all must be present: one
+        # issuperset), and the best condition of several keys (one must be: one isdisjoint).
+        must = tuple(
+            keys[0] for _, keys in found[1:] if len(keys) == 1 and not _is_prefix(keys[0])
         )
-        self.filters.append(tuple(second) if second else None)
+        any_of = next(
+            (
+                tuple(keys)
+                for _, keys in found[1:]
+                if len(keys) > 1 and not any(_is_prefix(key) for key in keys)
+            ),
+            None,
+        )
+        self.filters.append((must or None, any_of) if must or any_of else None)
+        self.plain.append(_plain_terms(node))
         for key in found[0][1]:
             if _is_prefix(key):
                 prefix = key[1:]
@@ -479,32 +500,48 @@ class Percolator:
 
     def matches(self) -> Iterator[tuple[int, list[Any], list[Hit]]]:
         """(paper index, payloads of the matching query, hits) for every match in the batch."""
-        queries, payloads, filters = self.queries, self.payloads, self.filters
+        queries, payloads, filters, plains = self.queries, self.payloads, self.filters, self.plain
         match = _match
         for doc_index, doc in enumerate(self.docs):
             candidates = self.candidates(doc_index)
-            self.candidate_count += len(candidates)
             keys = self.doc_keys[doc_index]
             title_present, abstract_present = doc.title.present, doc.abstract.present
+            verified = 0
             for query_id in candidates:
-                second = filters[query_id]
-                if second is not None and keys.isdisjoint(second):
-                    continue
-                self.verified += 1
-                node = queries[query_id]
-                hits: list[Hit] = []
-                if node[0] == TERM:
-                    # A one-word query was found by its own stem: no need to run the evaluator.
-                    if node[1] != 2 and node[2] in title_present:
-                        hits.append((node[3], "title", node))
-                    if node[1] != 1 and node[2] in abstract_present:
-                        hits.append((node[3], "abstract", node))
-                    if not hits:
+                check = filters[query_id]
+                if check is not None:
+                    must, any_of = check
+                    if must is not None and not keys.issuperset(must):
                         continue
-                elif not match(node, doc, hits):
+                    if any_of is not None and keys.isdisjoint(any_of):
+                        continue
+                verified += 1
+                hits: list[Hit] = []
+                plain = plains[query_id]
+                if plain is not None:
+                    # Words anywhere in title or abstract, all present (the filter said so):
+                    # a match for sure, only the fields are left to tell.
+                    for term in plain:
+                        if term[2] in title_present:
+                            hits.append((term[3], "title", term))
+                        if term[2] in abstract_present:
+                            hits.append((term[3], "abstract", term))
+                elif not match(queries[query_id], doc, hits):
                     continue
                 payload = payloads[query_id]
                 yield doc_index, payload if type(payload) is list else [payload], hits
+            self.candidate_count += len(candidates)
+            self.verified += verified
+
+
+def _plain_terms(node: CNode) -> tuple[CNode, ...] | None:
+    """The words of a query made only of words looked for in title or abstract (``diffusion``,
+    ``diffusion video model``): found by one word and filtered by the others, it matches."""
+    if node[0] == TERM and node[1] == 0:
+        return (node,)
+    if node[0] == AND and all(child[0] == TERM and child[1] == 0 for child in node[1]):
+        return tuple(node[1])
+    return None
 
 
 def _is_prefix(key: str | tuple) -> bool:

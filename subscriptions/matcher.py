@@ -452,9 +452,7 @@ class Percolator:
         self.queries.append(node)
         # Filters: every other condition that is one key (all must be present: one
         # issuperset), and the best condition of several keys (one must be: one isdisjoint).
-        must = tuple(
-            keys[0] for _, keys in found[1:] if len(keys) == 1 and not _is_prefix(keys[0])
-        )
+        must = tuple(keys[0] for _, keys in found[1:] if len(keys) == 1 and not _is_prefix(keys[0]))
         any_of = next(
             (
                 tuple(keys)

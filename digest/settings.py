@@ -259,6 +259,15 @@ POLITE_HOSTS = envlist("POLITE_HOSTS", "arxiv.org")
 # A feed larger than this is refused rather than read into memory.
 FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 50 * 1024 * 1024)
 
+# --- Matching (subscriptions/matcher.py) -------------------------------------------------------
+# The last MATCH_RECENT_DAYS days of papers are what previews search and what ranking measures
+# word rarity on (IDF); a subscription saved with a new query is re-matched against the papers
+# of the last MATCH_REMATCH_DAYS days that its owner has not been sent yet.
+MATCH_RECENT_DAYS = envint("MATCH_RECENT_DAYS", 7)
+MATCH_REMATCH_DAYS = envint("MATCH_REMATCH_DAYS", 7)
+# Papers percolated together (one index build, one transaction).
+MATCH_BATCH_PAPERS = envint("MATCH_BATCH_PAPERS", 2000)
+
 # --- Accounts ---------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"

@@ -47,15 +47,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 FIXTURE = ROOT / "tests" / "fixtures" / "hf_papers_pages.jsonl"
-STOPWORDS = set(
-    """about above across after again against also among another based because been before
+_STOPWORDS_TEXT = """about above across after again against also among another based because been before
     being below between both cannot could does doing down during each even every first from
     further have having here however into itself just large more most much must many other
     over same several should show shows some such than that their them then there these they
     this those through under until using very well were what when where which while with
     within without would your paper propose proposed present method methods approach results
-    model models task tasks data performance work existing state novel based""".split()
-)
+    model models task tasks data performance work existing state novel based"""
+STOPWORDS = set(_STOPWORDS_TEXT.split())
 SAMPLE_MESSAGES = 48  # real messages each worker keeps for the raw blast
 
 

@@ -47,7 +47,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 FIXTURE = ROOT / "tests" / "fixtures" / "hf_papers_pages.jsonl"
-_STOPWORDS_TEXT = """about above across after again against also among another based because been before
+_STOPWORDS_TEXT = """
+    about above across after again against also among another based because been before
     being below between both cannot could does doing down during each even every first from
     further have having here however into itself just large more most much must many other
     over same several should show shows some such than that their them then there these they

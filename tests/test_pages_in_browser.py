@@ -128,6 +128,7 @@ PAGES = {
     "feedback-confirm": anonymous(lambda u, s, d, papers: feedback_url(u, papers[0], "more")),
     "link-invalid": anonymous(lambda *_: reverse("digest_web", args=["not-a-token"])),
     "not-found": anonymous(lambda *_: "/no/such/page/"),
+    "query-help": anonymous(lambda *_: reverse("subscriptions:query_help") + "?q=zero-shot"),
     "my-subscriptions": logged_in(lambda *_: reverse("subscriptions:list")),
     "add-subscription": logged_in(lambda *_: reverse("subscriptions:add")),
     "edit-subscription": logged_in(lambda u, sub, *_: reverse("subscriptions:edit", args=[sub.pk])),

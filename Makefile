@@ -27,9 +27,15 @@ run: install
 test: install system-deps
 	$(BIN)/python -m pytest -p no:cacheprovider
 
+# Fault tests: kill -9 workers, restart Redis, a failing SMTP server. Need PostgreSQL
+# (DATABASE_URL); they start their own Redis, worker, beat and SMTP sink processes.
+chaos: install system-deps
+	$(BIN)/python -m pytest -p no:cacheprovider -m chaos tests/test_chaos.py
+
 bench: install
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/ingest.py
 
 lint: install
 	$(BIN)/ruff check .
@@ -38,6 +44,13 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Pictures of every page and of the emails at 375 px and 1280 px, from a real browser test run
+# (tests marked "browser"), into screenshots/ (gitignored).
+screenshots: install system-deps
+	rm -rf screenshots
+	SCREENSHOTS_DIR=screenshots $(BIN)/python -m pytest -p no:cacheprovider -q -m browser
+	@echo "screenshots: $$(ls screenshots | wc -l) pictures in screenshots/"
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

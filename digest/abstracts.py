@@ -29,7 +29,8 @@ def _ends_sentence(text: str, end: int) -> bool:
         punctuation_at -= 1
     if text[punctuation_at] != ".":
         return True
-    word = _WORD_BEFORE.search(text[:punctuation_at])
+    # Only the last word matters; searching a short tail keeps this linear in the text.
+    word = _WORD_BEFORE.search(text[max(0, punctuation_at - 40) : punctuation_at])
     if word is None:
         return True
     token = word.group(1).lower().rstrip(".")

@@ -6,7 +6,8 @@ class DigestConfig(AppConfig):
     verbose_name = "Papers and digests"
 
     def ready(self) -> None:
-        from digest import bounces, schedule
+        from digest import bounces, notices, schedule
 
         schedule.connect_signals()
         bounces.connect_signals()
+        notices.connect_signals()

@@ -21,10 +21,10 @@ connection lost *during* DATA is the SMTP protocol's own ambiguity: the server m
 the message without us hearing 250; it is retried.)
 
 Failures: 4xx and connection errors retry with exponential backoff (``EMAIL_RETRY_BASE_SECONDS``
-doubling, at most ``EMAIL_MAX_ATTEMPTS`` attempts); a connection error backs off the rest of the
-batch too, instead of hammering a server that is down. 5xx for the recipient fails the delivery
-and suppresses the address. Unsubscribed users' deliveries are cancelled, suppressed addresses'
-are marked suppressed, never sent.
+doubling, at most ``EMAIL_MAX_ATTEMPTS`` attempts); a connection error (or three 4xx in a row)
+backs off the rest of the batch too, instead of hammering a server that is down. 5xx for the
+recipient fails the delivery and suppresses the address. Unsubscribed users' deliveries are
+cancelled, suppressed addresses' are marked suppressed, never sent.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 DUE_STATES = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
 # Longest backoff between two attempts, whatever the attempt number.
 MAX_BACKOFF_SECONDS = 6 * 60 * 60
+# This many 4xx replies in a row mean the server defers everyone, not one recipient.
+TEMPORARY_FAILURES_BEFORE_BACKING_OFF = 3
 
 
 @dataclass
@@ -212,6 +214,16 @@ def suppression_for(user: User) -> Suppression | None:
     return Suppression.objects.filter(email__iexact=user.email).first()
 
 
+def _still_claimed(delivery: Delivery) -> bool:
+    """True while ``delivery`` is still ours to send; locks its row until the transaction ends
+    (on SQLite the IMMEDIATE transaction itself is the lock)."""
+    return (
+        Delivery.objects.select_for_update()
+        .filter(pk=delivery.pk, claimed_by=delivery.claimed_by, status=Delivery.Status.SENDING)
+        .exists()
+    )
+
+
 def _deliver_one(delivery: Delivery, session: SMTPSession, report: DeliveryReport) -> None:
     user = delivery.digest.user
     if user.unsubscribed_at is not None or not user.is_active:
@@ -228,7 +240,14 @@ def _deliver_one(delivery: Delivery, session: SMTPSession, report: DeliveryRepor
     message = render_digest_email(delivery.digest, delivery=delivery)
     message_id = message_id_for(delivery)
     try:
-        session.send(message)
+        with transaction.atomic():
+            # Hold our row while the message goes out. Deleting an account
+            # (accounts.deletion) locks the same rows to cancel them: either this send
+            # finishes first, or it finds its claim gone here and sends nothing.
+            if not _still_claimed(delivery):
+                report.lost_claims += 1
+                return
+            session.send(message)
     except SendError as error:
         if error.outcome is Outcome.PERMANENT:
             if _finish(delivery, Delivery.Status.FAILED, last_error=str(error)[:2000]):
@@ -258,13 +277,19 @@ def deliver(deliveries: list[Delivery], session: SMTPSession | None = None) -> D
     own_session = session is None
     session = session or SMTPSession()
     opened_before = session.connections_opened
+    temporary_in_a_row = 0
     try:
         for position, delivery in enumerate(deliveries):
             try:
                 _deliver_one(delivery, session, report)
+                temporary_in_a_row = 0
             except SendError as error:
-                if error.outcome in (Outcome.CONNECTION, Outcome.SENDER):
-                    # The server is down or shedding load: leave it alone for a while.
+                temporary_in_a_row += 1
+                if error.outcome in (Outcome.CONNECTION, Outcome.SENDER) or (
+                    temporary_in_a_row >= TEMPORARY_FAILURES_BEFORE_BACKING_OFF
+                ):
+                    # The server is down, shedding load, or deferring everyone: leave it alone
+                    # for a while rather than asking again for every message in the batch.
                     _release(deliveries[position + 1 :], error, report)
                     break
             except Exception as exc:  # a bug rendering one digest must not stall the others

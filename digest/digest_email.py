@@ -8,11 +8,17 @@ the templates only lay it out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import textwrap
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.template import Context
+from django.template.base import Template
 from django.utils.crypto import salted_hmac
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -119,19 +125,30 @@ def wrap(text: str, indent: str = "   ") -> str:
     return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent, subsequent_indent=indent)
 
 
-def item_context(item: DigestItem) -> dict[str, object]:
+@dataclass(frozen=True)
+class PaperBlock:
+    """One paper as the email shows it, the same for everyone it is sent to with these reasons."""
+
+    title: str
+    html: SafeString
+    text: str
+
+
+_BLOCKS: OrderedDict[tuple, PaperBlock] = OrderedDict()
+BLOCK_CACHE_SIZE = 4096  # papers × reasons kept per process: bounded, whatever the subscribers
+
+
+def _paper_context(item: DigestItem) -> dict[str, object]:
     paper = item.paper
     hits = item.hits or []
     abstract = trim_at_sentence(paper.abstract)
     featured = item.section == DigestItem.Section.FEATURED
     links_ = paper_links(paper)
     return {
-        "rank": item.rank,
         "title": " ".join(paper.title.split()),
         "url": safe_url(paper.abs_url) or safe_url(paper.hf_url) or safe_url(paper.pdf_url),
         "authors": short_authors(paper.authors or []),
         "categories": ", ".join(str(c) for c in (paper.categories or [])),
-        "abstract": abstract,
         "abstract_html": highlight(abstract, [h for h in hits if h.get("term")]),
         "abstract_wrapped": wrap(abstract),
         "links": links_,
@@ -144,11 +161,62 @@ def item_context(item: DigestItem) -> dict[str, object]:
     }
 
 
+def paper_block(item: DigestItem) -> PaperBlock:
+    """The rendered paper, from a per-process cache: a popular paper is rendered once per
+    distinct set of reasons, not once per recipient. The key includes the paper's
+    ``modified_at``, so a curator's edit shows in the next email."""
+    paper = item.paper
+    key = (
+        paper.pk,
+        paper.modified_at,
+        item.section,
+        json.dumps(item.hits or [], sort_keys=True, default=str),
+    )
+    block = _BLOCKS.get(key) if paper.pk is not None else None
+    if block is not None:
+        _BLOCKS.move_to_end(key)
+        return block
+    context = _paper_context(item)
+    block = PaperBlock(
+        title=str(context["title"]),
+        html=mark_safe(  # noqa: S308 - rendered by an autoescaping template
+            _partial("emails/_digest-paper.html").render(Context({"paper": context}))
+        ),
+        text=_partial("emails/_digest-paper.txt").render(
+            Context({"paper": context}, autoescape=False)
+        ),
+    )
+    if paper.pk is not None:
+        _BLOCKS[key] = block
+        if len(_BLOCKS) > BLOCK_CACHE_SIZE:
+            _BLOCKS.popitem(last=False)
+    return block
+
+
+@functools.cache
+def _partial(name: str) -> Template:
+    return composer._engine().get_template(name)
+
+
+def item_context(item: DigestItem, user) -> dict[str, object]:
+    block = paper_block(item)
+    return {
+        "rank": item.rank,
+        "title": block.title,
+        "html": block.html,
+        "text": block.text,
+        # Signed per user and paper: a click records feedback without logging in.
+        "more_url": links.feedback_url(user, item.paper, "more"),
+        "less_url": links.feedback_url(user, item.paper, "less"),
+    }
+
+
 def email_context(digest: Digest, items: Iterable[DigestItem]) -> dict[str, object]:
     items = list(items)
     shown = [item for item in items if item.in_email]
-    featured = [item_context(i) for i in shown if i.section == DigestItem.Section.FEATURED]
-    matched = [item_context(i) for i in shown if i.section != DigestItem.Section.FEATURED]
+    user = digest.user
+    featured = [item_context(i, user) for i in shown if i.section == DigestItem.Section.FEATURED]
+    matched = [item_context(i, user) for i in shown if i.section != DigestItem.Section.FEATURED]
     sections = []
     if featured:
         sections.append({"title": "Featured", "items": featured})

@@ -359,6 +359,25 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Admin and curation panel (django-unfold) -------------------------------------------------
+# The sidebar and the dashboard are built per request by the functions named here, so each
+# curator sees only the pages their permissions open.
+
+UNFOLD = {
+    "SITE_TITLE": f"{SITE_NAME} admin",
+    "SITE_HEADER": SITE_NAME,
+    "SITE_SUBHEADER": "Curation panel",
+    "SITE_SYMBOL": "newspaper",
+    "SITE_URL": "/",
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "digest.admin_dashboard.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": "digest.admin_navigation.sidebar_navigation",
+    },
+}
+
 # --- The daily run, as Celery beat sees it -----------------------------------------------------
 
 CELERY_BEAT_SCHEDULE = {

@@ -165,3 +165,17 @@ def test_mjml_is_compiled_once_for_many_digests(db):
         add_paper(subscription)
         render_digest_email(build_digest(subscription.owner, now=NOW))
     assert composer.compiled_html.cache_info().misses == 1
+
+
+def test_each_paper_has_signed_feedback_links(subscription):
+    from digest.links import feedback_from_token
+
+    paper = add_paper(subscription)
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    html = html_of(message)
+    for kind, label in (("more", "More like this"), ("less", "Not relevant")):
+        line = next(ln for ln in message.body.splitlines() if ln.strip().startswith(label))
+        url = line.split(": ", 1)[1]
+        assert f'href="{url}"' in html
+        token = url.rstrip("/").rsplit("/", 1)[1]
+        assert feedback_from_token(token) == (subscription.owner.pk, paper.pk, kind)

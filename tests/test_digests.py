@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 
+from digest import links
 from digest.digest_email import render_digest_email
 from digest.digests import build_digest, plan_digest, preview_digest
 from digest.models import Delivery, Digest, DigestItem, Suppression
@@ -234,11 +235,19 @@ def test_preview_renders_what_would_be_sent_and_writes_nothing(user, subscriptio
     preview = preview_digest(user, now=NOW)
     assert not Digest.objects.exists() and not DigestItem.objects.exists()
     assert not Delivery.objects.exists()
-    sent = render_digest_email(build_digest(user, now=NOW))
+    digest = build_digest(user, now=NOW)
+    sent = render_digest_email(digest)
+    # The one difference: a digest not yet saved has no "view in browser" page to link to.
+    view_url = links.digest_view_url(digest)
+    sent_text = sent.body.replace(f"View in your browser: {view_url}\n", "")
+    sent_html = sent.alternatives[0][0].replace(
+        f' · <a href="{view_url}" style="color:#616e7c">View in browser</a>', ""
+    )
+    assert view_url in sent.body and view_url not in preview.body
     assert preview.subject == sent.subject
-    assert preview.body == sent.body
+    assert preview.body == sent_text
     assert preview.extra_headers["List-Unsubscribe"] == sent.extra_headers["List-Unsubscribe"]
-    assert preview.alternatives[0][0] == sent.alternatives[0][0]
+    assert preview.alternatives[0][0] == sent_html
 
 
 def test_preview_is_none_when_nothing_would_be_sent(user, subscription):

@@ -1,36 +1,43 @@
 """Matching papers to subscriptions: the evaluator, the percolator, scoring, and the match step.
 
-**Compiled queries.** A parsed :class:`~subscriptions.query.Query` is compiled into nested tuples
+**Compiled queries.** A parsed :class:`~subscriptions.query.Query` is compiled into nested lists
 of stems (``compile_query``) and stored as JSON on the subscription when it is saved
-(``Subscription.compiled``): the match step reads a million of those in seconds, where parsing a
-million query texts with luqum would take minutes.
+(``Subscription.compiled``): the match step decodes a million of those in seconds, where
+parsing a million query texts with luqum would take minutes (bench/RESULTS.md has both).
 
 **The evaluator** ``evaluate(query, doc)`` is the reference: it decides whether one query matches
 one analysed paper (:class:`PaperDoc`) and returns the hits — which term matched in which field,
 ``[{"term": "zero-shot", "field": "title"}, ...]`` — or ``None``.
 
 **The percolator** (the way Lucene Monitor and Elasticsearch's percolator work) turns the loop
-around. For each query it extracts a set of keys of which a matching paper must contain at least
-one: a word's stem, a phrase's rarest stem, a wildcard's prefix, an author's family name, a
-category. ``AND`` keeps only its most selective child's keys, ``OR`` takes the union of its
-children's, ``NOT`` contributes nothing. Queries are indexed by those keys; each paper is
-analysed once, its keys looked up, and only the candidate queries found are verified with the
-evaluator. Cost follows candidates, not subscriptions. The index is rebuilt for every batch of
-papers, and selectivity is measured on that batch: a query whose keys are absent from the batch
-is never indexed. Identical compiled queries are stored once and fan out to every subscriber.
+around. Each query is reduced to necessary conditions (``conditions``): sets of keys of which a
+matching paper must contain at least one — a word's stem, each pair of adjacent stems of a
+phrase, a wildcard's prefix, an author's name part with another part's initial, a category
+prefix. Every child of an ``AND`` is a condition, an ``OR`` is the union of its children's best
+ones, a ``NOT`` gives none. The query is indexed under its rarest condition, with the next
+rarest one-key condition as a second level; each paper is analysed once, and the intersection of
+its keys with both levels (in C) yields the candidate queries, which are then checked exactly:
+common shapes (words, two-word phrases, hyphenated pairs, ANDed, some negated) by a flat loop,
+everything else by the evaluator. Cost follows candidates, not subscriptions. The index is
+rebuilt for each batch of papers with selectivity measured on that batch, so a query whose keys
+are all absent costs one dictionary lookup; identical compiled queries are stored once and fan
+out to every subscriber. The property tests check that this finds exactly what the evaluator
+finds, hits included.
 
 **Scoring** (``score``): each distinct hit adds ``FIELD_WEIGHTS[field] × idf`` where idf is
 ``ln(1 + N / (1 + df))`` over the recent papers (``MATCH_RECENT_DAYS``; a phrase adds its words'
 idfs), so title matches rank above abstract matches and rare terms above common ones. Hugging Face
 upvotes only break ties: the relevance is rounded to 3 decimals and ``upvotes × 1e-7`` (capped
 below 0.0005) is added, so ``order_by("-score")`` already honours them. Featured papers come
-first: ``rank_key`` sorts by (featured, score) and is what digests and previews use.
+first: ``rank_key`` sorts by (featured, score) and is what previews use; the digest builder
+sorts by section, then score, the same way.
 
 **The match step** ``match_new_papers()`` percolates the papers with ``matched_at`` unset
 against the enabled subscriptions and writes ``Match`` rows (idempotent: conflicting rows are
 ignored); ``rematch_subscription(sub)`` recomputes one subscription's matches over the recent
-papers not yet delivered to its owner. ``preview(text)`` is the same query over the last days'
-papers, served from a per-process cache (``subscriptions.corpus``).
+papers not yet delivered to its owner (``subscriptions.services`` calls it on every save).
+``preview(text)`` runs a query over the last days' papers, served from a per-process cache
+(``subscriptions.corpus``).
 """
 
 from __future__ import annotations
@@ -436,8 +443,8 @@ class Percolator:
         # Per query, necessary conditions checked with one set operation each before the
         # evaluator runs: for "a AND b" indexed under a, is b here at all?
         self.filters: list[tuple | None] = []
-        # Per query, its words when it is only words (then no evaluator is needed at all).
-        self.plain: list[tuple | None] = []
+        # Per query, the flat list of checks that decides it (see _fast_form).
+        self.checks: list[tuple | None] = []
         self._query_ids: dict[str, int] = {}
         self.index: dict[str, list[int]] = {}
         self.prefix_index: dict[str, list[int]] = {}
@@ -473,7 +480,7 @@ class Percolator:
         if not found or found[0][0] == 0:
             self.queries.append(None)  # cannot match any paper of this batch
             self.filters.append(None)
-            self.plain.append(None)
+            self.checks.append(None)
             self.skipped += 1
             return
         self.queries.append(node)
@@ -494,7 +501,7 @@ class Percolator:
             elif any_of is None and not any(_is_prefix(key) for key in keys):
                 any_of = tuple(keys)
         self.filters.append((tuple(must) or None, any_of) if must or any_of else None)
-        self.plain.append(_fast_form(node))
+        self.checks.append(_fast_form(node))
         for key in found[0][1]:
             if _is_prefix(key):
                 prefix = key[1:]
@@ -550,13 +557,14 @@ class Percolator:
 
     def matches(self) -> Iterator[tuple[int, list[Any], list[Hit]]]:
         """(paper index, payloads of the matching query, hits) for every match in the batch."""
-        queries, payloads, filters, plains = self.queries, self.payloads, self.filters, self.plain
+        payloads, filters, checks = self.payloads, self.filters, self.checks
         match = _match
         for doc_index, doc in enumerate(self.docs):
             candidates = self.candidates(doc_index)
             keys = self.doc_keys[doc_index]
             title_present, abstract_present = doc.title.present, doc.abstract.present
             title_pairs, abstract_pairs = self.doc_pairs[doc_index]
+            doc_sets = (title_present, abstract_present, title_pairs, abstract_pairs)
             verified = 0
             for query_id in candidates:
                 check = filters[query_id]
@@ -568,77 +576,79 @@ class Percolator:
                         continue
                 verified += 1
                 hits: list[Hit] = []
-                plain = plains[query_id]
-                if plain is None:
-                    if not match(queries[query_id], doc, hits):
-                        continue
-                else:
-                    # The common shapes, without the evaluator's recursion: words, two-word
-                    # phrases and hyphenated pairs, each in a field, ANDed, some negated.
-                    for kind, key, where, display, node, negated, joined in plain:
-                        if kind == 0:
-                            in_title = where != 2 and key in title_present
-                            in_abstract = where != 1 and key in abstract_present
-                        else:
-                            in_title = where != 2 and key in title_pairs
-                            in_abstract = where != 1 and key in abstract_pairs
+                # The query as a flat AND of checks (see _fast_form): words, two-word phrases
+                # and hyphenated pairs are set lookups here; OR groups of those loop here too;
+                # anything else goes to the evaluator, one child at a time.
+                for kind, key, where, display, node, negated, joined in checks[query_id]:
+                    if kind == 2:
                         if negated:
-                            if (
-                                in_title
-                                or in_abstract
-                                or (
-                                    joined is not None
-                                    and (
-                                        (where != 2 and joined[2] in title_present)
-                                        or (where != 1 and joined[2] in abstract_present)
-                                    )
-                                )
-                            ):
+                            if match(node, doc, []):
                                 break
-                            continue
-                        if in_title:
-                            hits.append((display, "title", node))
-                        if in_abstract:
-                            hits.append((display, "abstract", node))
-                        if joined is not None:  # zero-shot: the phrase or "zeroshot"
-                            if where != 2 and joined[2] in title_present:
-                                hits.append((display, "title", joined))
-                                in_title = True
-                            if where != 1 and joined[2] in abstract_present:
-                                hits.append((display, "abstract", joined))
-                                in_abstract = True
-                        if not (in_title or in_abstract):
+                        elif not match(node, doc, hits):
                             break
-                    else:
-                        plain = None  # every part held
-                    if plain is not None:
                         continue
-                payload = payloads[query_id]
-                yield doc_index, payload if type(payload) is list else [payload], hits
+                    if kind == 3:
+                        found_one = False
+                        for check in key:
+                            if _simple(check, doc_sets, hits):
+                                found_one = True
+                        if not found_one:
+                            break
+                        continue
+                    if kind == 0:
+                        in_title = where != 2 and key in title_present
+                        in_abstract = where != 1 and key in abstract_present
+                    else:
+                        in_title = where != 2 and key in title_pairs
+                        in_abstract = where != 1 and key in abstract_pairs
+                    if joined is not None:  # zero-shot: the phrase, or "zeroshot"
+                        joined_title = where != 2 and joined[2] in title_present
+                        joined_abstract = where != 1 and joined[2] in abstract_present
+                    else:
+                        joined_title = joined_abstract = False
+                    if negated:
+                        if in_title or in_abstract or joined_title or joined_abstract:
+                            break
+                        continue
+                    if not (in_title or in_abstract or joined_title or joined_abstract):
+                        break
+                    if in_title:
+                        hits.append((display, "title", node))
+                    if in_abstract:
+                        hits.append((display, "abstract", node))
+                    if joined_title:
+                        hits.append((display, "title", joined))
+                    if joined_abstract:
+                        hits.append((display, "abstract", joined))
+                else:
+                    payload = payloads[query_id]
+                    yield doc_index, payload if type(payload) is list else [payload], hits
             self.candidate_count += len(candidates)
             self.verified += verified
 
 
-def _fast_form(node: CNode) -> tuple | None:
-    """The query as a flat list of checks when it is an AND (or a single one) of words, two-word
-    phrases and hyphenated pairs, each perhaps negated: ``(kind, key, where, display, node,
-    negated, joined)`` with kind 0 for a stem, 1 for a stem pair, ``joined`` the TERM node of a
-    hyphenated pair's joined form. ``None`` for anything else (the evaluator handles it).
-    The matcher evaluates these exactly as ``_match`` would, hits in the same order."""
+def _fast_form(node: CNode) -> tuple:
+    """The query as a flat AND of checks ``(kind, key, where, display, node, negated,
+    joined)``: kind 0 a stem, 1 a pair of adjacent stems (a two-word phrase; ``joined`` is the
+    TERM node of a hyphenated word's joined form), 3 an OR of such checks (``key`` holds them),
+    2 any other node, left to the evaluator. Evaluated in order, appending the same hits in
+    the same order as ``_match`` would."""
     children = node[1] if node[0] == AND else [node]
     checks = []
     for child in children:
         negated = child[0] == NOT
         if negated:
             child = child[1]
-        check = _fast_check(child, negated)
-        if check is None:
-            return None
-        checks.append(check)
+        check = _simple_check(child, negated)
+        if check is None and not negated and child[0] == OR:
+            alternatives = [_simple_check(option, False) for option in child[1]]
+            if all(alternatives):
+                check = (3, tuple(alternatives), 0, "", child, False, None)
+        checks.append(check or (2, None, 0, "", child, negated, None))
     return tuple(checks)
 
 
-def _fast_check(node: CNode, negated: bool) -> tuple | None:
+def _simple_check(node: CNode, negated: bool) -> tuple | None:
     op = node[0]
     if op == TERM:
         return (0, node[2], node[1], node[3], node, negated, None)
@@ -651,10 +661,36 @@ def _fast_check(node: CNode, negated: bool) -> tuple | None:
         and len(node[1][0][2]) == 2
         and node[1][1][0] == TERM
         and node[1][0][1] == node[1][1][1]
+        and node[1][0][3] == node[1][1][3]  # one display: compiled from one hyphenated word
     ):
         phrase, joined = node[1]
         return (1, (phrase[2][0], phrase[2][1]), phrase[1], phrase[3], phrase, negated, joined)
     return None
+
+
+def _simple(check: tuple, doc_sets: tuple, hits: list[Hit]) -> bool:
+    """One kind 0 or 1 check inside an OR group: appends its hits, says if it held."""
+    kind, key, where, display, node, _, joined = check
+    title_present, abstract_present, title_pairs, abstract_pairs = doc_sets
+    if kind == 0:
+        in_title = where != 2 and key in title_present
+        in_abstract = where != 1 and key in abstract_present
+    else:
+        in_title = where != 2 and key in title_pairs
+        in_abstract = where != 1 and key in abstract_pairs
+    if in_title:
+        hits.append((display, "title", node))
+    if in_abstract:
+        hits.append((display, "abstract", node))
+    found = in_title or in_abstract
+    if joined is not None:
+        if where != 2 and joined[2] in title_present:
+            hits.append((display, "title", joined))
+            found = True
+        if where != 1 and joined[2] in abstract_present:
+            hits.append((display, "abstract", joined))
+            found = True
+    return found
 
 
 @contextlib.contextmanager

@@ -36,6 +36,9 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
+import datetime as dt
+import gc
 import hashlib
 import itertools
 import json
@@ -77,6 +80,7 @@ SEED = 20260122
 # Enough evaluations for a stable per-evaluation cost without running for an hour.
 NAIVE_EVALUATIONS = 3_000_000
 POSTGRES_QUERIES = 1_000
+PREVIEW_PAPERS = 10_000
 
 STOPWORDS = set(
     [
@@ -659,6 +663,7 @@ def analyse_papers(directory: Path) -> list[PaperDoc]:
 
 
 def run_percolator(directory: Path, sample_papers: int) -> dict:
+    gc.disable()  # as the match step does (matcher.gc_paused)
     wall_started = time.perf_counter()
     started = clock()
     docs = analyse_papers(directory)
@@ -700,6 +705,7 @@ def run_percolator(directory: Path, sample_papers: int) -> dict:
 
 
 def run_naive(directory: Path, sample_papers: int, papers: int) -> dict:
+    gc.disable()  # the same treatment as the percolator
     docs = analyse_papers(directory)[:sample_papers]
     with open(directory / "compiled.jsonl", encoding="utf-8") as handle:
         nodes = [loads(line) for line in handle]
@@ -786,11 +792,72 @@ def _pairs_hash(pairs: list[tuple[int, int]]) -> str:
     return hashlib.sha256(json.dumps(sorted(pairs)).encode()).hexdigest()[:16]
 
 
-def child(kind: str, directory: Path, *args: str) -> dict:
+def run_preview(directory: Path) -> dict:
+    """preview() over PREVIEW_PAPERS papers of the last week in a throwaway SQLite database:
+    the first call (which analyses every paper into the per-process cache) and then calls as
+    someone types: realistic queries, and one query typed a character at a time."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from digest.models import Paper
+    from subscriptions.matcher import preview
+    from subscriptions.query import QueryError
+
+    call_command("migrate", verbosity=0)
+    rows = json.loads((directory / "papers.json").read_text())
+    now = timezone.now()
+    Paper.objects.bulk_create(
+        [
+            Paper(
+                key=f"arxiv:{row['arxiv_id']}",
+                arxiv_id=row["arxiv_id"],
+                title=row["title"],
+                abstract=row["abstract"],
+                authors=row["authors"],
+                categories=row["categories"],
+                created_at=now - dt.timedelta(days=7 * number / len(rows)),
+            )
+            for number, row in enumerate(rows)
+        ],
+        batch_size=1000,
+    )
+    with open(directory / "texts.jsonl", encoding="utf-8") as handle:
+        texts = [json.loads(line) for line in handle][:200]
+    typed = 'diffusion "video generation" -survey author:"Yann LeCun"'
+    typing = [typed[:end] for end in range(1, len(typed) + 1)]
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    first = len(preview(texts[0]))
+    cold = time.perf_counter() - started
+    rss_after = peak_rss_mb()
+    timings, found = [], 0
+    for text in texts + typing:
+        started = time.perf_counter()
+        with contextlib.suppress(QueryError):
+            found += len(preview(text))
+        timings.append(time.perf_counter() - started)
+        if os.environ.get("BENCH_SLOW_PREVIEWS") and timings[-1] > 0.1:
+            print(f"{timings[-1] * 1000:.0f} ms {text}", file=sys.stderr)
+    timings.sort()
+    return {
+        "papers": len(rows),
+        "cold_ms": cold * 1000,
+        "first_matches": first,
+        "calls": len(timings),
+        "median_ms": timings[len(timings) // 2] * 1000,
+        "p95_ms": timings[int(len(timings) * 0.95)] * 1000,
+        "max_ms": timings[-1] * 1000,
+        "mean_matches": found / len(timings),
+        "cache_mb": rss_after - rss_before,
+    }
+
+
+def child(kind: str, directory: Path, *args: str, env: dict | None = None) -> dict:
     result = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--data", str(directory), *args],
         capture_output=True,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     if result.returncode != 0:
         return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
@@ -832,6 +899,32 @@ def run_size(subscriptions: int, papers: int, naive_papers: int | None, pg_queri
         "postgres": postgres,
     }
     report(result)
+    return result
+
+
+def preview_size(papers: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-preview-") as tmp:
+        directory = Path(tmp)
+        generate(200, papers, directory)
+        result = child(
+            "preview",
+            directory,
+            env={
+                "DATABASE_URL": f"sqlite:///{directory / 'preview.sqlite3'}",
+                "VAR_DIR": str(directory / "var"),
+            },
+        )
+    print(f"\n== preview() over {papers:,} papers of the last 7 days (SQLite)")
+    if "error" in result:
+        print(f"  FAILED: {result['error']}")
+        return result
+    print(
+        f"  first call {result['cold_ms']:,.0f} ms (analyses every paper into the per-process"
+        f" cache, +{result['cache_mb']:.0f} MB peak RSS); then {result['calls']} calls (200"
+        f" subscription queries, one query typed a character at a time): median"
+        f" {result['median_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, max"
+        f" {result['max_ms']:.1f} ms (wall time), {result['mean_matches']:.0f} papers per call"
+    )
     return result
 
 
@@ -888,7 +981,7 @@ def ratio(baseline: dict, percolator: dict) -> str:
     return f"{baseline['seconds'] / percolator['seconds']:.0f}×"
 
 
-def summary(results: list[dict]) -> str:
+def summary(results: list[dict], preview_result: dict | None = None) -> str:
     parts = []
     for result in results:
         p = result["percolator"]
@@ -899,6 +992,11 @@ def summary(results: list[dict]) -> str:
             f"{result['subscriptions'] // 1000:,}k×{result['papers']:,}: {p['seconds']:.1f} s,"
             f" {p['peak_rss_mb']:.0f} MB, {p['matches']:,} matches,"
             f" {ratio(result['naive'], p)} vs naive, {ratio(result['postgres'], p)} vs PostgreSQL"
+        )
+    if preview_result and "error" not in preview_result:
+        parts.append(
+            f"preview {preview_result['papers'] // 1000}k papers: p95"
+            f" {preview_result['p95_ms']:.0f} ms warm, {preview_result['cold_ms']:.0f} ms cold"
         )
     return "SUMMARY " + " | ".join(parts)
 
@@ -925,6 +1023,9 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=PAPERS_PER_DAY)
     parser.add_argument("--naive-papers", type=int, help="papers the naive loop is measured on")
     parser.add_argument("--pg-queries", type=int, default=POSTGRES_QUERIES)
+    parser.add_argument(
+        "--preview-papers", type=int, default=PREVIEW_PAPERS, help="0 skips the preview timing"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--sample-papers", type=int, help=argparse.SUPPRESS)
@@ -932,6 +1033,8 @@ def main() -> None:
     if args.child:
         if args.child == "percolate":
             output = run_percolator(args.data, args.sample_papers)
+        elif args.child == "preview":
+            output = run_preview(args.data)
         elif args.child == "naive":
             output = run_naive(args.data, args.sample_papers, args.papers)
         else:
@@ -941,8 +1044,9 @@ def main() -> None:
     print(f"Machine: {machine()}")
     sizes = [args.subscriptions] if args.subscriptions else list(SIZES)
     results = [run_size(n, args.papers, args.naive_papers, args.pg_queries) for n in sizes]
+    preview_result = preview_size(args.preview_papers) if args.preview_papers else None
     print()
-    print(summary(results))
+    print(summary(results, preview_result))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ types cost only the search. When papers arrive or change, only those are analyse
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import threading
@@ -21,17 +22,13 @@ from django.utils import timezone
 
 from digest.models import Paper
 from subscriptions.matcher import (
-    AUTHOR_KEY,
-    CATEGORY_KEY,
     PREFIX_KEY,
     CNode,
     Hit,
     PaperDoc,
     _match,
-    author_keys,
     required_keys,
 )
-from subscriptions.text import FieldText, analyze, fold_category, name_tokens
 
 PAPER_FIELDS = (
     "id",
@@ -53,10 +50,7 @@ class RecentPaper:
     modified_at: dt.datetime
     upvotes: int
     featured: bool
-    title: FieldText  # compact
-    abstract: FieldText  # compact
-    authors: tuple[tuple[str, tuple[str, ...]], ...]
-    categories: tuple[tuple[str, str], ...]
+    doc: PaperDoc  # with compact fields: sorted tuples instead of sets
 
     @classmethod
     def analyse(cls, paper: Paper) -> RecentPaper:
@@ -66,25 +60,8 @@ class RecentPaper:
             modified_at=paper.modified_at,
             upvotes=paper.upvotes,
             featured=paper.featured,
-            title=analyze(paper.title or "").compact(),
-            abstract=analyze(paper.abstract or "").compact(),
-            authors=tuple((name, name_tokens(name)) for name in paper.authors or () if name),
-            categories=tuple((fold_category(c), c) for c in paper.categories or () if c),
+            doc=PaperDoc.compact(paper.title, paper.abstract, paper.authors, paper.categories),
         )
-
-    def doc(self) -> PaperDoc:
-        return PaperDoc.from_parts(self.title, self.abstract, self.authors, self.categories)
-
-    def index_keys(self) -> set[str]:
-        """The index keys (like ``PaperDoc.keys`` but without stem pairs, which would triple
-        the index; a pair is looked up as the intersection of its two stems)."""
-        keys = set(self.title.stems)
-        keys.update(self.title.joined, self.abstract.stems, self.abstract.joined)
-        for _, parts in self.authors:
-            keys.update([AUTHOR_KEY + key for key in author_keys(parts)])
-        for folded, _ in self.categories:
-            keys.update([CATEGORY_KEY + folded[:end] for end in range(1, len(folded) + 1)])
-        return keys
 
 
 class RecentCorpus:
@@ -94,10 +71,18 @@ class RecentCorpus:
         self.signature = signature
         self.postings: dict[str, list[int]] = {}
         setdefault = self.postings.setdefault
+        words: dict[str, list[int]] = {}
+        add_word = words.setdefault
         for index, paper in enumerate(self.papers):
-            for key in paper.index_keys():
+            # Without stem pairs, which would triple the index: a pair is looked up as the
+            # intersection of its two stems.
+            for key in paper.doc.keys(pairs=False):
                 setdefault(key, []).append(index)
-        self._prefix_df: dict[str, int] = {}
+            for word in paper.doc.words():
+                add_word(word, []).append(index)
+        self.word_postings = words
+        self.vocabulary = sorted(words)
+        self._prefix_postings: dict[str, set[int]] = {}
         self.by_id = {paper.id: paper for paper in self.papers}
 
     def __len__(self) -> int:
@@ -110,16 +95,19 @@ class RecentCorpus:
             return min(len(self.postings.get(part, ())) for part in key)
         if key[0] != PREFIX_KEY:
             return len(self.postings.get(key, ()))
-        cached = self._prefix_df.get(key)
-        if cached is None:
-            prefix = key[1:]
-            cached = sum(
-                1
-                for paper in self.papers
-                if paper.title.has_prefix(prefix) or paper.abstract.has_prefix(prefix)
-            )
-            self._prefix_df[key] = cached
-        return cached
+        return len(self.prefix_postings(key[1:]))
+
+    def prefix_postings(self, prefix: str) -> set[int]:
+        """Papers with a word starting with ``prefix`` (remembered: people retype them)."""
+        found = self._prefix_postings.get(prefix)
+        if found is None:
+            start = bisect.bisect_left(self.vocabulary, prefix)
+            end = bisect.bisect_left(self.vocabulary, prefix + "\U0010ffff")
+            found = set()
+            for word in self.vocabulary[start:end]:
+                found.update(self.word_postings[word])
+            self._prefix_postings[prefix] = found
+        return found
 
     def idf(self, key: str | tuple[str, str]) -> float:
         return math.log(1 + len(self.papers) / (1 + self.df(key)))
@@ -131,7 +119,7 @@ class RecentCorpus:
                 first, *rest = (set(self.postings.get(part, ())) for part in key)
                 found.update(first.intersection(*rest))
             elif key[0] == PREFIX_KEY:
-                return range(len(self.papers))  # words have no index: check every paper
+                found.update(self.prefix_postings(key[1:]))
             else:
                 found.update(self.postings.get(key, ()))
         return sorted(found)
@@ -149,7 +137,7 @@ class RecentCorpus:
             if since is not None and paper.created_at < since:
                 continue
             hits: list[Hit] = []
-            if _match(node, paper.doc(), hits):
+            if _match(node, paper.doc, hits):
                 results.append((paper, hits))
         return results
 

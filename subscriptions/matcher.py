@@ -1,42 +1,51 @@
 """Matching papers to subscriptions: the evaluator, the percolator, scoring, and the match step.
 
-**Compiled queries.** A parsed :class:`~subscriptions.query.Query` is compiled into nested tuples
+**Compiled queries.** A parsed :class:`~subscriptions.query.Query` is compiled into nested lists
 of stems (``compile_query``) and stored as JSON on the subscription when it is saved
-(``Subscription.compiled``): the match step reads a million of those in seconds, where parsing a
-million query texts with luqum would take minutes.
+(``Subscription.compiled``): the match step decodes a million of those in seconds, where
+parsing a million query texts with luqum would take minutes (bench/RESULTS.md has both).
 
 **The evaluator** ``evaluate(query, doc)`` is the reference: it decides whether one query matches
 one analysed paper (:class:`PaperDoc`) and returns the hits — which term matched in which field,
 ``[{"term": "zero-shot", "field": "title"}, ...]`` — or ``None``.
 
 **The percolator** (the way Lucene Monitor and Elasticsearch's percolator work) turns the loop
-around. For each query it extracts a set of keys of which a matching paper must contain at least
-one: a word's stem, a phrase's rarest stem, a wildcard's prefix, an author's family name, a
-category. ``AND`` keeps only its most selective child's keys, ``OR`` takes the union of its
-children's, ``NOT`` contributes nothing. Queries are indexed by those keys; each paper is
-analysed once, its keys looked up, and only the candidate queries found are verified with the
-evaluator. Cost follows candidates, not subscriptions. The index is rebuilt for every batch of
-papers, and selectivity is measured on that batch: a query whose keys are absent from the batch
-is never indexed. Identical compiled queries are stored once and fan out to every subscriber.
+around. Each query is reduced to necessary conditions (``conditions``): sets of keys of which a
+matching paper must contain at least one — a word's stem, each pair of adjacent stems of a
+phrase, a wildcard's prefix, an author's name part with another part's initial, a category
+prefix. Every child of an ``AND`` is a condition, an ``OR`` is the union of its children's best
+ones, a ``NOT`` gives none. The query is indexed under its rarest condition, with the next
+rarest one-key condition as a second level; each paper is analysed once, and the intersection of
+its keys with both levels (in C) yields the candidate queries, which are then checked exactly:
+common shapes (words, two-word phrases, hyphenated pairs, ANDed, some negated) by a flat loop,
+everything else by the evaluator. Cost follows candidates, not subscriptions. The index is
+rebuilt for each batch of papers with selectivity measured on that batch, so a query whose keys
+are all absent costs one dictionary lookup; identical compiled queries are stored once and fan
+out to every subscriber. The property tests check that this finds exactly what the evaluator
+finds, hits included.
 
 **Scoring** (``score``): each distinct hit adds ``FIELD_WEIGHTS[field] × idf`` where idf is
 ``ln(1 + N / (1 + df))`` over the recent papers (``MATCH_RECENT_DAYS``; a phrase adds its words'
 idfs), so title matches rank above abstract matches and rare terms above common ones. Hugging Face
 upvotes only break ties: the relevance is rounded to 3 decimals and ``upvotes × 1e-7`` (capped
 below 0.0005) is added, so ``order_by("-score")`` already honours them. Featured papers come
-first: ``rank_key`` sorts by (featured, score) and is what digests and previews use.
+first: ``rank_key`` sorts by (featured, score) and is what previews use; the digest builder
+sorts by section, then score, the same way.
 
 **The match step** ``match_new_papers()`` percolates the papers with ``matched_at`` unset
 against the enabled subscriptions and writes ``Match`` rows (idempotent: conflicting rows are
 ignored); ``rematch_subscription(sub)`` recomputes one subscription's matches over the recent
-papers not yet delivered to its owner. ``preview(text)`` is the same query over the last days'
-papers, served from a per-process cache (``subscriptions.corpus``).
+papers not yet delivered to its owner (``subscriptions.services`` calls it on every save).
+``preview(text)`` runs a query over the last days' papers, served from a per-process cache
+(``subscriptions.corpus``).
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import math
@@ -165,22 +174,31 @@ class PaperDoc:
         return cls(paper.title, paper.abstract, paper.authors, paper.categories)
 
     @classmethod
-    def from_parts(
-        cls, title: FieldText, abstract: FieldText, authors: tuple, categories: tuple
-    ) -> PaperDoc:
-        """A doc from already analysed parts (the cache of recent papers keeps them compact)."""
-        doc = cls.__new__(cls)
-        doc.title, doc.abstract = title.complete(), abstract.complete()
-        doc.authors, doc.categories = authors, categories
+    def compact(cls, *args: Any) -> PaperDoc:
+        """A doc that takes a third of the memory and evaluates a little slower (sorted tuples
+        instead of sets): what the cache of recent papers keeps."""
+        doc = cls(*args)
+        doc.title, doc.abstract = doc.title.compact(), doc.abstract.compact()
         return doc
 
-    def keys(self) -> set[str | tuple[str, str]]:
+    def complete(self) -> PaperDoc:
+        """This doc with sets again, for the percolator's hot loop."""
+        if type(self.title.present) is frozenset and type(self.abstract.present) is frozenset:
+            return self
+        doc = PaperDoc.__new__(PaperDoc)
+        doc.title, doc.abstract = self.title.complete(), self.abstract.complete()
+        doc.authors, doc.categories = self.authors, self.categories
+        return doc
+
+    def keys(self, *, pairs: bool = True) -> set[str | tuple[str, str]]:
         """The percolator's lookup keys: stems, adjacent stem pairs (``("zero", "shot")``, for
         phrases), author keys (see ``author_keys``) and every prefix of every category
         (``cs.CV`` → ``c``, ``cs``, ``cs.``, ``cs.c``, ``cs.cv``)."""
         title, abstract = self.title, self.abstract
         keys = set(title.present)
-        keys.update(abstract.present, bigrams(title.stems), bigrams(abstract.stems))
+        keys.update(abstract.present)
+        if pairs:
+            keys.update(bigrams(title.stems), bigrams(abstract.stems))
         for _, parts in self.authors:
             keys.update([AUTHOR_KEY + key for key in author_keys(parts)])
         for folded, _ in self.categories:
@@ -371,6 +389,26 @@ def _assign(query_parts: list[str], index: int, name: tuple, used: int) -> bool:
 # --- The percolator -----------------------------------------------------------------------------
 
 
+class _BatchFrequencies(Counter):
+    """Papers of the batch per key; a word prefix's count is worked out when first asked for
+    (an upper bound: papers per word, summed over the words with the prefix)."""
+
+    def __init__(self, vocabulary: list[str], word_df: Counter[str]):
+        super().__init__()
+        self.vocabulary = vocabulary
+        self.word_df = word_df
+
+    def __missing__(self, key: str | tuple[str, str]) -> int:
+        if type(key) is tuple or key[0] != PREFIX_KEY:
+            return 0
+        prefix = key[1:]
+        start = bisect.bisect_left(self.vocabulary, prefix)
+        end = bisect.bisect_left(self.vocabulary, prefix + "\U0010ffff")
+        count = sum(self.word_df[word] for word in self.vocabulary[start:end])
+        self[key] = count
+        return count
+
+
 class Percolator:
     """Queries indexed by the keys they require, for one batch of papers.
 
@@ -383,23 +421,30 @@ class Percolator:
 
     def __init__(self, docs: Sequence[PaperDoc]):
         self.docs = docs
-        self.doc_keys = [doc.keys() for doc in docs]
+        # Per paper: its stem pairs by field (a two-word phrase is one set lookup), all its keys,
+        # its words (for prefixes).
+        self.doc_pairs = [
+            (frozenset(bigrams(doc.title.stems)), frozenset(bigrams(doc.abstract.stems)))
+            for doc in docs
+        ]
+        self.doc_keys = [
+            doc.keys(pairs=False).union(*pairs)
+            for doc, pairs in zip(docs, self.doc_pairs, strict=True)
+        ]
         self.doc_words = [doc.words() for doc in docs]
-        self.key_df: Counter[str] = Counter()
         word_df: Counter[str] = Counter()
-        for keys, words in zip(self.doc_keys, self.doc_words, strict=True):
-            self.key_df.update(keys)
+        for words in self.doc_words:
             word_df.update(words)
-        self._word_df = word_df
-        self._vocabulary = sorted(word_df)
-        self._prefix_df: dict[str, int] = {}
+        self.key_df = _BatchFrequencies(sorted(word_df), word_df)
+        for keys in self.doc_keys:
+            self.key_df.update(keys)
         self.queries: list[CNode | None] = []
         self.payloads: list[Any] = []  # one payload, or a list when several share a query
         # Per query, necessary conditions checked with one set operation each before the
         # evaluator runs: for "a AND b" indexed under a, is b here at all?
         self.filters: list[tuple | None] = []
-        # Per query, its words when it is only words (then no evaluator is needed at all).
-        self.plain: list[tuple | None] = []
+        # Per query, the flat list of checks that decides it (see _fast_form).
+        self.checks: list[tuple | None] = []
         self._query_ids: dict[str, int] = {}
         self.index: dict[str, list[int]] = {}
         self.prefix_index: dict[str, list[int]] = {}
@@ -413,20 +458,7 @@ class Percolator:
 
     def df(self, key: str | tuple[str, str]) -> int:
         """Papers of this batch containing ``key`` (for a prefix key, an upper bound)."""
-        if type(key) is tuple or key[0] != PREFIX_KEY:
-            return self.key_df.get(key, 0)
-        return self._prefix_count(key)
-
-    def _prefix_count(self, key: str) -> int:
-        cached = self._prefix_df.get(key)
-        if cached is None:
-            prefix = key[1:]
-            vocabulary = self._vocabulary
-            start = bisect.bisect_left(vocabulary, prefix)
-            end = bisect.bisect_left(vocabulary, prefix + "\U0010ffff")
-            cached = sum(self._word_df[word] for word in vocabulary[start:end])
-            self._prefix_df[key] = cached
-        return cached
+        return self.key_df[key]
 
     def add(self, compiled: str, payload: Any) -> None:
         """Index one query (its ``Subscription.compiled`` JSON)."""
@@ -442,44 +474,61 @@ class Percolator:
         self._query_ids[compiled] = query_id
         node = loads(compiled)
         self.payloads.append(payload)
-        found = sorted(conditions(node, self.df), key=_by_cost) if node is not None else []
+        found = conditions(node, self.key_df.__getitem__) if node is not None else []
+        if len(found) > 1:
+            found.sort(key=_by_cost)
         if not found or found[0][0] == 0:
             self.queries.append(None)  # cannot match any paper of this batch
             self.filters.append(None)
-            self.plain.append(None)
+            self.checks.append(None)
             self.skipped += 1
             return
         self.queries.append(node)
-        # Filters: every other condition that is one key (all must be present: one
-        # issuperset), and the best condition of several keys (one must be: one isdisjoint).
-        must = tuple(keys[0] for _, keys in found[1:] if len(keys) == 1 and not _is_prefix(keys[0]))
-        any_of = next(
-            (
-                tuple(keys)
-                for _, keys in found[1:]
-                if len(keys) > 1 and not any(_is_prefix(key) for key in keys)
-            ),
-            None,
-        )
-        self.filters.append((must or None, any_of) if must or any_of else None)
-        self.plain.append(_plain_terms(node))
+        # The next most selective one-key condition becomes the second level of the index
+        # (a paper only reaches the query when it has both keys); the other one-key conditions
+        # are checked together (one issuperset), and the best one of several keys (isdisjoint).
+        second = None
+        must: list = []
+        any_of = None
+        for _, keys in found[1:]:
+            if len(keys) == 1:
+                key = keys[0]
+                if type(key) is tuple or key[0] != PREFIX_KEY:
+                    if second is None:
+                        second = key
+                    else:
+                        must.append(key)
+            elif any_of is None and not any(_is_prefix(key) for key in keys):
+                any_of = tuple(keys)
+        self.filters.append((tuple(must) or None, any_of) if must or any_of else None)
+        self.checks.append(_fast_form(node))
         for key in found[0][1]:
             if _is_prefix(key):
                 prefix = key[1:]
-                self.prefix_index.setdefault(prefix, []).append(query_id)
+                index = self.prefix_index
+                key = prefix
                 if len(prefix) not in self._prefix_lengths:
                     self._prefix_lengths = sorted({*self._prefix_lengths, len(prefix)})
             else:
-                self.index.setdefault(key, []).append(query_id)
+                index = self.index
+            groups = index.get(key)
+            if groups is None:
+                groups = index[key] = {}
+            group = groups.get(second)
+            if group is None:
+                groups[second] = [query_id]
+            else:
+                group.append(query_id)
 
     def candidates(self, doc_index: int) -> set[int]:
+        """The queries whose first key and second key (if any) this paper has. Both
+        intersections run in C: only queries that pass them cost Python work."""
         found: set[int] = set()
         update = found.update
-        get = self.index.get
-        for key in self.doc_keys[doc_index]:
-            posting = get(key)
-            if posting is not None:
-                update(posting)
+        keys = self.doc_keys[doc_index]
+        index = self.index
+        for key in index.keys() & keys:
+            self._add_groups(index[key], keys, update)
         if self.prefix_index:
             get = self.prefix_index.get
             lengths = self._prefix_lengths
@@ -491,19 +540,31 @@ class Percolator:
                 for length in lengths:
                     if length > size:
                         break
-                    posting = get(word[:length])
-                    if posting is not None:
-                        update(posting)
+                    groups = get(word[:length])
+                    if groups is not None:
+                        self._add_groups(groups, keys, update)
         return found
+
+    @staticmethod
+    def _add_groups(groups: dict, keys: set, update) -> None:
+        unfiltered = groups.get(None)
+        if unfiltered is not None:
+            update(unfiltered)
+            if len(groups) == 1:
+                return
+        for second in groups.keys() & keys:
+            update(groups[second])
 
     def matches(self) -> Iterator[tuple[int, list[Any], list[Hit]]]:
         """(paper index, payloads of the matching query, hits) for every match in the batch."""
-        queries, payloads, filters, plains = self.queries, self.payloads, self.filters, self.plain
+        payloads, filters, checks = self.payloads, self.filters, self.checks
         match = _match
         for doc_index, doc in enumerate(self.docs):
             candidates = self.candidates(doc_index)
             keys = self.doc_keys[doc_index]
             title_present, abstract_present = doc.title.present, doc.abstract.present
+            title_pairs, abstract_pairs = self.doc_pairs[doc_index]
+            doc_sets = (title_present, abstract_present, title_pairs, abstract_pairs)
             verified = 0
             for query_id in candidates:
                 check = filters[query_id]
@@ -515,31 +576,135 @@ class Percolator:
                         continue
                 verified += 1
                 hits: list[Hit] = []
-                plain = plains[query_id]
-                if plain is not None:
-                    # Words anywhere in title or abstract, all present (the filter said so):
-                    # a match for sure, only the fields are left to tell.
-                    for term in plain:
-                        if term[2] in title_present:
-                            hits.append((term[3], "title", term))
-                        if term[2] in abstract_present:
-                            hits.append((term[3], "abstract", term))
-                elif not match(queries[query_id], doc, hits):
-                    continue
-                payload = payloads[query_id]
-                yield doc_index, payload if type(payload) is list else [payload], hits
+                # The query as a flat AND of checks (see _fast_form): words, two-word phrases
+                # and hyphenated pairs are set lookups here; OR groups of those loop here too;
+                # anything else goes to the evaluator, one child at a time.
+                for kind, key, where, display, node, negated, joined in checks[query_id]:
+                    if kind == 2:
+                        if negated:
+                            if match(node, doc, []):
+                                break
+                        elif not match(node, doc, hits):
+                            break
+                        continue
+                    if kind == 3:
+                        found_one = False
+                        for check in key:
+                            if _simple(check, doc_sets, hits):
+                                found_one = True
+                        if not found_one:
+                            break
+                        continue
+                    if kind == 0:
+                        in_title = where != 2 and key in title_present
+                        in_abstract = where != 1 and key in abstract_present
+                    else:
+                        in_title = where != 2 and key in title_pairs
+                        in_abstract = where != 1 and key in abstract_pairs
+                    if joined is not None:  # zero-shot: the phrase, or "zeroshot"
+                        joined_title = where != 2 and joined[2] in title_present
+                        joined_abstract = where != 1 and joined[2] in abstract_present
+                    else:
+                        joined_title = joined_abstract = False
+                    if negated:
+                        if in_title or in_abstract or joined_title or joined_abstract:
+                            break
+                        continue
+                    if not (in_title or in_abstract or joined_title or joined_abstract):
+                        break
+                    if in_title:
+                        hits.append((display, "title", node))
+                    if in_abstract:
+                        hits.append((display, "abstract", node))
+                    if joined_title:
+                        hits.append((display, "title", joined))
+                    if joined_abstract:
+                        hits.append((display, "abstract", joined))
+                else:
+                    payload = payloads[query_id]
+                    yield doc_index, payload if type(payload) is list else [payload], hits
             self.candidate_count += len(candidates)
             self.verified += verified
 
 
-def _plain_terms(node: CNode) -> tuple[CNode, ...] | None:
-    """The words of a query made only of words looked for in title or abstract (``diffusion``,
-    ``diffusion video model``): found by one word and filtered by the others, it matches."""
-    if node[0] == TERM and node[1] == 0:
-        return (node,)
-    if node[0] == AND and all(child[0] == TERM and child[1] == 0 for child in node[1]):
-        return tuple(node[1])
+def _fast_form(node: CNode) -> tuple:
+    """The query as a flat AND of checks ``(kind, key, where, display, node, negated,
+    joined)``: kind 0 a stem, 1 a pair of adjacent stems (a two-word phrase; ``joined`` is the
+    TERM node of a hyphenated word's joined form), 3 an OR of such checks (``key`` holds them),
+    2 any other node, left to the evaluator. Evaluated in order, appending the same hits in
+    the same order as ``_match`` would."""
+    children = node[1] if node[0] == AND else [node]
+    checks = []
+    for child in children:
+        negated = child[0] == NOT
+        if negated:
+            child = child[1]
+        check = _simple_check(child, negated)
+        if check is None and not negated and child[0] == OR:
+            alternatives = [_simple_check(option, False) for option in child[1]]
+            if all(alternatives):
+                check = (3, tuple(alternatives), 0, "", child, False, None)
+        checks.append(check or (2, None, 0, "", child, negated, None))
+    return tuple(checks)
+
+
+def _simple_check(node: CNode, negated: bool) -> tuple | None:
+    op = node[0]
+    if op == TERM:
+        return (0, node[2], node[1], node[3], node, negated, None)
+    if op == PHRASE and len(node[2]) == 2:
+        return (1, (node[2][0], node[2][1]), node[1], node[3], node, negated, None)
+    if (
+        op == OR
+        and len(node[1]) == 2
+        and node[1][0][0] == PHRASE
+        and len(node[1][0][2]) == 2
+        and node[1][1][0] == TERM
+        and node[1][0][1] == node[1][1][1]
+        and node[1][0][3] == node[1][1][3]  # one display: compiled from one hyphenated word
+    ):
+        phrase, joined = node[1]
+        return (1, (phrase[2][0], phrase[2][1]), phrase[1], phrase[3], phrase, negated, joined)
     return None
+
+
+def _simple(check: tuple, doc_sets: tuple, hits: list[Hit]) -> bool:
+    """One kind 0 or 1 check inside an OR group: appends its hits, says if it held."""
+    kind, key, where, display, node, _, joined = check
+    title_present, abstract_present, title_pairs, abstract_pairs = doc_sets
+    if kind == 0:
+        in_title = where != 2 and key in title_present
+        in_abstract = where != 1 and key in abstract_present
+    else:
+        in_title = where != 2 and key in title_pairs
+        in_abstract = where != 1 and key in abstract_pairs
+    if in_title:
+        hits.append((display, "title", node))
+    if in_abstract:
+        hits.append((display, "abstract", node))
+    found = in_title or in_abstract
+    if joined is not None:
+        if where != 2 and joined[2] in title_present:
+            hits.append((display, "title", joined))
+            found = True
+        if where != 1 and joined[2] in abstract_present:
+            hits.append((display, "abstract", joined))
+            found = True
+    return found
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Building the index allocates millions of small lists and tuples and no reference cycles;
+    Python's cyclic collector would walk the whole growing heap again and again (it tripled the
+    build time at a million subscriptions). Reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _is_prefix(key: str | tuple) -> bool:
@@ -679,14 +844,14 @@ def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
     for paper in papers:
         recent = corpus.by_id.get(paper.id)
         if recent is not None and recent.modified_at == paper.modified_at:
-            docs.append(recent.doc())  # analysed already, for the cache of recent papers
+            docs.append(recent.doc.complete())  # analysed already for the cache of recent papers
         else:
             docs.append(PaperDoc.from_paper(paper))
-    percolator = Percolator(docs)
-    for subscription_id, owner_id, compiled in enabled_subscriptions():
-        percolator.add(compiled, (subscription_id, owner_id))
     found = 0
-    with transaction.atomic():
+    with gc_paused(), transaction.atomic():
+        percolator = Percolator(docs)
+        for subscription_id, owner_id, compiled in enabled_subscriptions():
+            percolator.add(compiled, (subscription_id, owner_id))
         rows: list[Match] = []
         for doc_index, payloads, hits in percolator.matches():
             paper = papers[doc_index]

@@ -80,6 +80,16 @@ def stem(word: str) -> str:
     return result
 
 
+class SortedKeys(tuple):
+    """A sorted tuple that answers ``in`` by binary search: a small, slower frozenset."""
+
+    __slots__ = ()
+
+    def __contains__(self, key: object) -> bool:
+        index = bisect.bisect_left(self, key)
+        return index < len(self) and self[index] == key
+
+
 class FieldText:
     """A title or an abstract, analysed once.
 
@@ -97,7 +107,7 @@ class FieldText:
         stems: tuple[str, ...],
         joined: tuple[str, ...],
         words: tuple[str, ...],
-        present: frozenset[str] | None = None,
+        present: frozenset[str] | SortedKeys,
     ):
         self.stems = stems
         self.joined = joined
@@ -108,15 +118,12 @@ class FieldText:
         return f"FieldText(stems={self.stems!r}, joined={self.joined!r})"
 
     def complete(self) -> FieldText:
-        if self.present is not None:
+        if type(self.present) is frozenset:
             return self
-        present = frozenset(self.stems)
-        if self.joined:
-            present = present.union(self.joined)
-        return FieldText(self.stems, self.joined, self.words, present)
+        return FieldText(self.stems, self.joined, self.words, frozenset(self.present))
 
     def compact(self) -> FieldText:
-        return FieldText(self.stems, self.joined, self.words)
+        return FieldText(self.stems, self.joined, self.words, SortedKeys(sorted(self.present)))
 
     def has_prefix(self, prefix: str) -> bool:
         words = self.words

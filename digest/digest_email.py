@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import textwrap
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -19,6 +18,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.base import Template
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -138,26 +138,48 @@ _BLOCKS: OrderedDict[tuple, PaperBlock] = OrderedDict()
 BLOCK_CACHE_SIZE = 4096  # papers × reasons kept per process: bounded, whatever the subscribers
 
 
-def _paper_context(item: DigestItem) -> dict[str, object]:
-    paper = item.paper
-    hits = item.hits or []
+_STATIC: OrderedDict[tuple, dict[str, object]] = OrderedDict()
+
+
+def _paper_static(paper: Paper) -> dict[str, object]:
+    """What the email shows of a paper whoever gets it (trimmed, wrapped, linked), computed
+    once per paper version and process."""
+    key = (paper.pk, paper.modified_at)
+    cached = _STATIC.get(key) if paper.pk is not None else None
+    if cached is not None:
+        _STATIC.move_to_end(key)
+        return cached
     abstract = trim_at_sentence(paper.abstract)
-    featured = item.section == DigestItem.Section.FEATURED
     links_ = paper_links(paper)
-    return {
+    static = {
         "title": " ".join(paper.title.split()),
         "url": safe_url(paper.abs_url) or safe_url(paper.hf_url) or safe_url(paper.pdf_url),
         "authors": short_authors(paper.authors or []),
         "categories": ", ".join(str(c) for c in (paper.categories or [])),
-        "abstract_html": highlight(abstract, [h for h in hits if h.get("term")]),
+        "abstract": abstract,
         "abstract_wrapped": wrap(abstract),
         "links": links_,
         "links_text": "\n".join(f"   {label}: {url}" for label, url in links_),
         "curator_note": paper.curator_note.strip(),
         "curator_note_wrapped": wrap(" ".join(paper.curator_note.split()), "   > "),
+        "upvotes": paper.upvotes,
+    }
+    if paper.pk is not None:
+        _STATIC[key] = static
+        if len(_STATIC) > BLOCK_CACHE_SIZE:
+            _STATIC.popitem(last=False)
+    return static
+
+
+def _paper_context(item: DigestItem) -> dict[str, object]:
+    hits = item.hits or []
+    featured = item.section == DigestItem.Section.FEATURED
+    static = _paper_static(item.paper)
+    return {
+        **static,
+        "abstract_html": highlight(static["abstract"], [h for h in hits if h.get("term")]),
         "reasons": reasons_text(hits, featured),
         "reasons_html": reasons_html(hits, featured),
-        "upvotes": paper.upvotes,
     }
 
 
@@ -166,12 +188,13 @@ def paper_block(item: DigestItem) -> PaperBlock:
     distinct set of reasons, not once per recipient. The key includes the paper's
     ``modified_at``, so a curator's edit shows in the next email."""
     paper = item.paper
-    key = (
-        paper.pk,
-        paper.modified_at,
-        item.section,
-        json.dumps(item.hits or [], sort_keys=True, default=str),
+    # What the block shows of the hits: term, field and subscription name (not its id, which
+    # differs per person while the text does not).
+    shown = tuple(
+        (str(h.get("term", "")), str(h.get("field", "")), str(h.get("subscription", "")))
+        for h in item.hits or []
     )
+    key = (paper.pk, paper.modified_at, item.section, shown)
     block = _BLOCKS.get(key) if paper.pk is not None else None
     if block is not None:
         _BLOCKS.move_to_end(key)
@@ -198,7 +221,7 @@ def _partial(name: str) -> Template:
     return composer._engine().get_template(name)
 
 
-def item_context(item: DigestItem, user) -> dict[str, object]:
+def item_context(item: DigestItem, user, feedback_base: str) -> dict[str, object]:
     block = paper_block(item)
     return {
         "rank": item.rank,
@@ -206,17 +229,35 @@ def item_context(item: DigestItem, user) -> dict[str, object]:
         "html": block.html,
         "text": block.text,
         # Signed per user and paper: a click records feedback without logging in.
-        "more_url": links.feedback_url(user, item.paper, "more"),
-        "less_url": links.feedback_url(user, item.paper, "less"),
+        "more_url": feedback_base.replace(
+            TOKEN_SLOT, links.feedback_token(user.pk, item.paper_id, "more")
+        ),
+        "less_url": feedback_base.replace(
+            TOKEN_SLOT, links.feedback_token(user.pk, item.paper_id, "less")
+        ),
     }
+
+
+TOKEN_SLOT = "TOKEN-SLOT"
+
+
+def feedback_base_url() -> str:
+    """The feedback URL with a slot for the token: one ``reverse()`` per email, not two per
+    paper (``links.feedback_url`` builds the same URL, one at a time)."""
+    return links.absolute(reverse("feedback", args=[TOKEN_SLOT]))
 
 
 def email_context(digest: Digest, items: Iterable[DigestItem]) -> dict[str, object]:
     items = list(items)
     shown = [item for item in items if item.in_email]
     user = digest.user
-    featured = [item_context(i, user) for i in shown if i.section == DigestItem.Section.FEATURED]
-    matched = [item_context(i, user) for i in shown if i.section != DigestItem.Section.FEATURED]
+    base = feedback_base_url()
+    featured = [
+        item_context(i, user, base) for i in shown if i.section == DigestItem.Section.FEATURED
+    ]
+    matched = [
+        item_context(i, user, base) for i in shown if i.section != DigestItem.Section.FEATURED
+    ]
     sections = []
     if featured:
         sections.append({"title": "Featured", "items": featured})

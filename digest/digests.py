@@ -313,28 +313,52 @@ def receiving(users: list[User]) -> list[User]:
     ]
 
 
+def _existing(wanted: dict[int, dt.date]) -> set[tuple[int, dt.date]]:
+    return set(
+        Digest.objects.filter(user__in=list(wanted), date__in=set(wanted.values())).values_list(
+            "user_id", "date"
+        )
+    )
+
+
 def build_digests(
     users: list[User], *, now: dt.datetime, dates: dict[int, dt.date] | None = None
 ) -> list[Digest]:
-    """``build_digest`` for a chunk of users at once, in one transaction and a fixed number of
-    queries (the scheduler's path). Same rules, same result; raises ``IntegrityError`` if a
-    concurrent builder got there first (the caller then falls back to ``build_digest`` per
-    user, which resolves each race on its own)."""
+    """``build_digest`` for a chunk of users at once, with a fixed number of queries (the
+    scheduler's path). Same rules, same result.
+
+    Planning reads only and happens before the write transaction, which then holds its locks
+    just for the inserts (on SQLite a write transaction locks the whole database, and senders
+    wait on it to record "sent"). The write re-checks who may still receive and which digests
+    exist; a concurrent builder that got there first makes it raise ``IntegrityError`` (the
+    unique constraints decide), and the caller falls back to ``build_digest`` per user.
+    """
+    dates = dates or {}
+    allowed = receiving(list(users))
+    wanted = {u.pk: dates.get(u.pk) or digest_date(u, now=now) for u in allowed}
+    existing = _existing(wanted)
+    todo = [u for u in allowed if (u.pk, wanted[u.pk]) not in existing]
+    plans = plan_digests(todo, now=now, dates=wanted)
+    chosen = [plans[u.pk] for u in todo if not (plans[u.pk].is_empty and u.skip_empty)]
+    if not chosen:
+        return []
     with transaction.atomic():
-        locked = list(
-            User.objects.select_for_update().filter(pk__in=[u.pk for u in users]).order_by("pk")
-        )
-        allowed = receiving(locked)
-        dates = dates or {}
-        wanted = {u.pk: dates.get(u.pk) or digest_date(u, now=now) for u in allowed}
-        existing = set(
-            Digest.objects.filter(user__in=list(wanted), date__in=set(wanted.values())).values_list(
-                "user_id", "date"
+        locked = {
+            u.pk: u
+            for u in receiving(
+                list(
+                    User.objects.select_for_update()
+                    .filter(pk__in=[p.digest.user_id for p in chosen])
+                    .order_by("pk")
+                )
             )
-        )
-        todo = [u for u in allowed if (u.pk, wanted[u.pk]) not in existing]
-        plans = plan_digests(todo, now=now, dates=wanted)
-        chosen = [plans[u.pk] for u in todo if not (plans[u.pk].is_empty and u.skip_empty)]
+        }
+        existing = _existing({p.digest.user_id: p.digest.date for p in chosen})
+        chosen = [
+            p
+            for p in chosen
+            if p.digest.user_id in locked and (p.digest.user_id, p.digest.date) not in existing
+        ]
         digests = Digest.objects.bulk_create([plan.digest for plan in chosen])
         items = []
         for plan, digest in zip(chosen, digests, strict=True):
@@ -342,7 +366,9 @@ def build_digests(
                 item.digest = digest
                 items.append(item)
         insert_items(items)
-        Delivery.objects.bulk_create([Delivery(digest=d, to_email=d.user.email) for d in digests])
+        Delivery.objects.bulk_create(
+            [Delivery(digest=d, to_email=locked[d.user_id].email) for d in digests]
+        )
         return digests
 
 

@@ -86,19 +86,19 @@ def build_for_user(user_id: int, *, now: dt.datetime, date: dt.date | None = Non
 def build_for_users(user_ids: list[int], *, now: dt.datetime | None = None) -> BuildReport:
     """Build the due digests of a chunk of users and move each to their next slot.
 
-    The whole chunk is planned and written in one transaction with a fixed number of queries
+    The whole chunk is planned and written with a fixed number of queries
     (``digests.build_digests``). If that fails — a concurrent builder, one user's bad data — the
     chunk is retried user by user, so one problem never holds up the others.
     """
     now = now or timezone.now()
     report = BuildReport()
     try:
-        with transaction.atomic():
-            users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
-            digests = build_digests([u for u in users if receives_digests(u)], now=now)
-            for user in users:
-                user.next_digest_at = next_digest_at(user, after=now)
-            User.objects.bulk_update(users, ["next_digest_at"])
+        users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
+        digests = build_digests([u for u in users if receives_digests(u)], now=now)
+        # Separately: if this step is lost, the users stay leased and come back to a no-op.
+        for user in users:
+            user.next_digest_at = next_digest_at(user, after=now)
+        User.objects.bulk_update(users, ["next_digest_at"])
     except Exception:
         log.warning(
             "building chunk of %d users at once failed; one by one", len(user_ids), exc_info=True

@@ -37,6 +37,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -44,12 +45,13 @@ from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
 from digest.digest_email import message_id_for, render_digest_email
 from digest.mail import message_id_domain
-from digest.models import Delivery, DeliveryHold, Suppression
+from digest.models import Delivery, DeliveryHold, DigestItem, Paper, Suppression
 from digest.smtp import Outcome, SendError, SMTPSession
 
 log = logging.getLogger(__name__)
@@ -215,8 +217,8 @@ def suppression_for(user: User) -> Suppression | None:
 
 
 def _still_claimed(delivery: Delivery) -> bool:
-    """True while ``delivery`` is still ours to send; locks its row until the transaction ends
-    (on SQLite the IMMEDIATE transaction itself is the lock)."""
+    """True while ``delivery`` is still ours to send. Where the database has row locks, the
+    row stays locked until the caller's transaction ends."""
     return (
         Delivery.objects.select_for_update()
         .filter(pk=delivery.pk, claimed_by=delivery.claimed_by, status=Delivery.Status.SENDING)
@@ -224,23 +226,44 @@ def _still_claimed(delivery: Delivery) -> bool:
     )
 
 
-def _deliver_one(delivery: Delivery, session: SMTPSession, report: DeliveryReport) -> None:
+@contextmanager
+def _claim_held_while_sending():
+    """A transaction that keeps the row lock taken by ``_still_claimed`` for the length of the
+    SMTP conversation. On SQLite a transaction would lock the whole database instead, and a
+    slow or dead mail server would stall every other writer for the SMTP timeout; there the
+    claim is only re-checked, leaving a window of one SMTP send in which an account deletion
+    could cross a send."""
+    if db_connection.features.has_select_for_update:
+        with transaction.atomic():
+            yield
+    else:
+        yield
+
+
+def _deliver_one(
+    delivery: Delivery,
+    session: SMTPSession,
+    report: DeliveryReport,
+    *,
+    items: list[DigestItem],
+    suppressions: dict[str, Suppression],
+) -> None:
     user = delivery.digest.user
     if user.unsubscribed_at is not None or not user.is_active:
         if _finish(delivery, Delivery.Status.CANCELLED, last_error="Unsubscribed"):
             report.cancelled += 1
         return
-    suppression = Suppression.objects.filter(email__iexact=delivery.to_email).first()
+    suppression = suppressions.get(delivery.to_email.lower())
     if suppression is not None:
         if _finish(
             delivery, Delivery.Status.SUPPRESSED, last_error=f"suppressed: {suppression.reason}"
         ):
             report.suppressed += 1
         return
-    message = render_digest_email(delivery.digest, delivery=delivery)
+    message = render_digest_email(delivery.digest, delivery=delivery, items=items)
     message_id = message_id_for(delivery)
     try:
-        with transaction.atomic():
+        with _claim_held_while_sending():
             # Hold our row while the message goes out. Deleting an account
             # (accounts.deletion) locks the same rows to cancel them: either this send
             # finishes first, or it finds its claim gone here and sends nothing.
@@ -278,10 +301,33 @@ def deliver(deliveries: list[Delivery], session: SMTPSession | None = None) -> D
     session = session or SMTPSession()
     opened_before = session.connections_opened
     temporary_in_a_row = 0
+    # What the batch needs, in two queries rather than two per message.
+    # Only what the email shows (the rest is counted in papers_total), each paper loaded once.
+    items: dict[int, list[DigestItem]] = {}
+    rows = list(
+        DigestItem.objects.filter(digest__in=[d.digest_id for d in deliveries], in_email=True)
+        .defer("user")
+        .order_by("digest_id", "rank")
+    )
+    papers = Paper.objects.in_bulk({item.paper_id for item in rows})
+    for item in rows:
+        item.paper = papers[item.paper_id]
+        items.setdefault(item.digest_id, []).append(item)
+    emails = {d.to_email.lower() for d in deliveries}
+    suppressions = {
+        s.email.lower(): s
+        for s in Suppression.objects.annotate(address=Lower("email")).filter(address__in=emails)
+    }
     try:
         for position, delivery in enumerate(deliveries):
             try:
-                _deliver_one(delivery, session, report)
+                _deliver_one(
+                    delivery,
+                    session,
+                    report,
+                    items=items.get(delivery.digest_id, []),
+                    suppressions=suppressions,
+                )
                 temporary_in_a_row = 0
             except SendError as error:
                 temporary_in_a_row += 1

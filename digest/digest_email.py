@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
+import html
 import textwrap
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -19,8 +19,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.base import Template
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from digest import links
@@ -100,25 +100,26 @@ def reasons_text(hits: Sequence[dict], featured: bool) -> str:
 
 
 def reasons_html(hits: Sequence[dict], featured: bool) -> SafeString:
+    """``matched <strong>zero-shot</strong> in title · <em>Vision</em>``, every piece escaped.
+    (Plain ``html.escape`` rather than ``format_html``: this runs for every paper of every
+    email, and the lazy-string machinery costs more than the escaping.)"""
     parts = []
     for subscription, terms in _reasons(hits):
-        matched = format_html_join(
-            ", ",
-            "{}",
-            (
-                (
-                    format_html("<strong>{}</strong> in {}", term, where)
-                    if where
-                    else format_html("<strong>{}</strong>", term),
-                )
-                for term, where in terms
-            ),
+        matched = ", ".join(
+            f"<strong>{_esc(term)}</strong> in {_esc(where)}"
+            if where
+            else f"<strong>{_esc(term)}</strong>"
+            for term, where in terms
         )
-        text = format_html("matched {}", matched) if terms else mark_safe("matched")
-        parts.append(format_html("{} · <em>{}</em>", text, subscription) if subscription else text)
+        text = f"matched {matched}" if terms else "matched"
+        parts.append(f"{text} · <em>{_esc(subscription)}</em>" if subscription else text)
     if not parts and featured:
         return mark_safe("picked by the editors")
-    return mark_safe("; ".join(parts))  # noqa: S308 - each part built with format_html
+    return mark_safe("; ".join(parts))  # noqa: S308 - every piece escaped above
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text), quote=True)
 
 
 def wrap(text: str, indent: str = "   ") -> str:
@@ -134,63 +135,136 @@ class PaperBlock:
     text: str
 
 
-_BLOCKS: OrderedDict[tuple, PaperBlock] = OrderedDict()
-BLOCK_CACHE_SIZE = 4096  # papers × reasons kept per process: bounded, whatever the subscribers
+# Per process, bounded whatever the number of subscribers: rendered papers (about a day's
+# worth) and papers × reasons (a few KB each, so at most a few tens of MB).
+BLOCK_CACHE_SIZE = 8192
 
 
-def _paper_context(item: DigestItem) -> dict[str, object]:
-    paper = item.paper
-    hits = item.hits or []
+@dataclass(frozen=True)
+class PaperShell:
+    """A paper's block rendered once with slots where the per-reason parts go, so a new set of
+    reasons costs a highlight and two string joins, not two template renders."""
+
+    static: dict[str, object]
+    html: tuple[str, str, str] | None  # before the abstract, between, after the reasons
+    text: tuple[str, str] | None  # before the reasons, after
+
+
+ABSTRACT_SLOT = "\x00abstract\x00"
+REASONS_SLOT = "\x00reasons\x00"
+_SHELLS: OrderedDict[tuple, PaperShell] = OrderedDict()
+
+
+def _remember(cache: OrderedDict, key: tuple, value):
+    cache[key] = value
+    if len(cache) > BLOCK_CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
+
+
+def _paper_static(paper: Paper) -> dict[str, object]:
+    """What the email shows of a paper whoever gets it (trimmed, wrapped, linked)."""
     abstract = trim_at_sentence(paper.abstract)
-    featured = item.section == DigestItem.Section.FEATURED
     links_ = paper_links(paper)
     return {
         "title": " ".join(paper.title.split()),
         "url": safe_url(paper.abs_url) or safe_url(paper.hf_url) or safe_url(paper.pdf_url),
         "authors": short_authors(paper.authors or []),
         "categories": ", ".join(str(c) for c in (paper.categories or [])),
-        "abstract_html": highlight(abstract, [h for h in hits if h.get("term")]),
+        "abstract": abstract,
         "abstract_wrapped": wrap(abstract),
         "links": links_,
         "links_text": "\n".join(f"   {label}: {url}" for label, url in links_),
         "curator_note": paper.curator_note.strip(),
         "curator_note_wrapped": wrap(" ".join(paper.curator_note.split()), "   > "),
-        "reasons": reasons_text(hits, featured),
-        "reasons_html": reasons_html(hits, featured),
         "upvotes": paper.upvotes,
     }
 
 
-def paper_block(item: DigestItem) -> PaperBlock:
-    """The rendered paper, from a per-process cache: a popular paper is rendered once per
-    distinct set of reasons, not once per recipient. The key includes the paper's
-    ``modified_at``, so a curator's edit shows in the next email."""
-    paper = item.paper
-    key = (
-        paper.pk,
-        paper.modified_at,
-        item.section,
-        json.dumps(item.hits or [], sort_keys=True, default=str),
+def paper_shell(paper: Paper) -> PaperShell:
+    """The paper's block with slots, once per paper version and process (the key includes
+    ``modified_at``, so a curator's edit shows in the next email)."""
+    key = (paper.pk, paper.modified_at)
+    cached = _SHELLS.get(key) if paper.pk is not None else None
+    if cached is not None:
+        _SHELLS.move_to_end(key)
+        return cached
+    static = _paper_static(paper)
+    slotted = {
+        **static,
+        "abstract_html": mark_safe(ABSTRACT_SLOT),
+        "reasons": REASONS_SLOT,
+        "reasons_html": mark_safe(REASONS_SLOT),
+    }
+    html = _partial("emails/_digest-paper.html").render(Context({"paper": slotted}))
+    text = _partial("emails/_digest-paper.txt").render(
+        Context({"paper": slotted}, autoescape=False)
     )
+    before, _, rest = html.partition(ABSTRACT_SLOT)
+    between, _, after = rest.partition(REASONS_SLOT)
+    text_before, _, text_after = text.partition(REASONS_SLOT)
+    # A slot marker inside the paper's own text (it cannot come from a feed, but still) makes
+    # the split ambiguous: such a paper is rendered whole every time instead.
+    clean_html = html.count(ABSTRACT_SLOT) == 1 and html.count(REASONS_SLOT) == 1
+    shell = PaperShell(
+        static=static,
+        html=(before, between, after) if clean_html else None,
+        text=(text_before, text_after) if text.count(REASONS_SLOT) == 1 else None,
+    )
+    return _remember(_SHELLS, key, shell) if paper.pk is not None else shell
+
+
+_BLOCKS: OrderedDict[tuple, PaperBlock] = OrderedDict()
+
+
+def paper_block(item: DigestItem) -> PaperBlock:
+    """The paper as this email shows it: its shell with the highlighted abstract and the
+    reasons it matched filled in — cached per paper and reasons, since many people follow the
+    same topics."""
+    paper = item.paper
+    # What the block shows of the hits: term, field and subscription name (not its id, which
+    # differs per person while the text does not).
+    shown = tuple(
+        (str(h.get("term", "")), str(h.get("field", "")), str(h.get("subscription", "")))
+        for h in item.hits or []
+    )
+    key = (paper.pk, paper.modified_at, item.section, shown)
     block = _BLOCKS.get(key) if paper.pk is not None else None
     if block is not None:
         _BLOCKS.move_to_end(key)
         return block
-    context = _paper_context(item)
-    block = PaperBlock(
-        title=str(context["title"]),
-        html=mark_safe(  # noqa: S308 - rendered by an autoescaping template
+    block = _fill_shell(item)
+    return _remember(_BLOCKS, key, block) if paper.pk is not None else block
+
+
+def _fill_shell(item: DigestItem) -> PaperBlock:
+    shell = paper_shell(item.paper)
+    hits = item.hits or []
+    featured = item.section == DigestItem.Section.FEATURED
+    abstract_html = highlight(str(shell.static["abstract"]), [h for h in hits if h.get("term")])
+    reasons = reasons_text(hits, featured)
+    context = {
+        **shell.static,
+        "abstract_html": abstract_html,
+        "reasons": reasons,
+        "reasons_html": reasons_html(hits, featured),
+    }
+    if shell.html is not None and reasons:
+        before, between, after = shell.html
+        html = mark_safe(  # noqa: S308 - the shell was autoescaped; the fills are SafeStrings
+            before + abstract_html + between + context["reasons_html"] + after
+        )
+    else:
+        html = mark_safe(  # noqa: S308 - rendered by an autoescaping template
             _partial("emails/_digest-paper.html").render(Context({"paper": context}))
-        ),
-        text=_partial("emails/_digest-paper.txt").render(
+        )
+    if shell.text is not None and reasons:
+        text = shell.text[0] + reasons + shell.text[1]
+    else:
+        text = _partial("emails/_digest-paper.txt").render(
             Context({"paper": context}, autoescape=False)
-        ),
-    )
-    if paper.pk is not None:
-        _BLOCKS[key] = block
-        if len(_BLOCKS) > BLOCK_CACHE_SIZE:
-            _BLOCKS.popitem(last=False)
-    return block
+        )
+    return PaperBlock(title=str(shell.static["title"]), html=html, text=text)
 
 
 @functools.cache
@@ -198,7 +272,7 @@ def _partial(name: str) -> Template:
     return composer._engine().get_template(name)
 
 
-def item_context(item: DigestItem, user) -> dict[str, object]:
+def item_context(item: DigestItem, user, feedback_base: str) -> dict[str, object]:
     block = paper_block(item)
     return {
         "rank": item.rank,
@@ -206,17 +280,35 @@ def item_context(item: DigestItem, user) -> dict[str, object]:
         "html": block.html,
         "text": block.text,
         # Signed per user and paper: a click records feedback without logging in.
-        "more_url": links.feedback_url(user, item.paper, "more"),
-        "less_url": links.feedback_url(user, item.paper, "less"),
+        "more_url": feedback_base.replace(
+            TOKEN_SLOT, links.feedback_token(user.pk, item.paper_id, "more")
+        ),
+        "less_url": feedback_base.replace(
+            TOKEN_SLOT, links.feedback_token(user.pk, item.paper_id, "less")
+        ),
     }
+
+
+TOKEN_SLOT = "TOKEN-SLOT"
+
+
+def feedback_base_url() -> str:
+    """The feedback URL with a slot for the token: one ``reverse()`` per email, not two per
+    paper (``links.feedback_url`` builds the same URL, one at a time)."""
+    return links.absolute(reverse("feedback", args=[TOKEN_SLOT]))
 
 
 def email_context(digest: Digest, items: Iterable[DigestItem]) -> dict[str, object]:
     items = list(items)
     shown = [item for item in items if item.in_email]
     user = digest.user
-    featured = [item_context(i, user) for i in shown if i.section == DigestItem.Section.FEATURED]
-    matched = [item_context(i, user) for i in shown if i.section != DigestItem.Section.FEATURED]
+    base = feedback_base_url()
+    featured = [
+        item_context(i, user, base) for i in shown if i.section == DigestItem.Section.FEATURED
+    ]
+    matched = [
+        item_context(i, user, base) for i in shown if i.section != DigestItem.Section.FEATURED
+    ]
     sections = []
     if featured:
         sections.append({"title": "Featured", "items": featured})

@@ -8,9 +8,15 @@ still open.
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import hmac
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from digest.models import Digest, Feedback, Paper
 from digest.unsubscribe import make_token
@@ -66,10 +72,22 @@ def unsubscribe_mailto(user) -> str:
     return f"mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{make_token(user)}"
 
 
+@functools.cache
+def _feedback_key(secret: str) -> bytes:
+    return salted_hmac(FEEDBACK_SALT, "key", secret).digest()
+
+
+def _feedback_signature(value: str) -> str:
+    mac = hmac.new(_feedback_key(settings.SECRET_KEY), value.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:18]).decode()
+
+
 def feedback_token(user_id: int, paper_id: int, kind: str) -> str:
-    # No timestamp (Signer, not signing.dumps): the same link every time, so a preview is
-    # byte-for-byte the email that will be sent, and the tokens stay short.
-    return signing.Signer(salt=FEEDBACK_SALT).sign_object({"u": user_id, "p": paper_id, "k": kind})
+    """``<user>-<paper>-<kind>.<signature>``: no timestamp, so the same link every time (a
+    preview is byte for byte the email that will be sent), and cheap — a digest email carries
+    two per paper, for every recipient. 144-bit HMAC-SHA256 with a purpose-derived key."""
+    value = f"{user_id}-{paper_id}-{kind}"
+    return f"{value}.{_feedback_signature(value)}"
 
 
 def feedback_url(user, paper: Paper, kind: str) -> str:
@@ -82,13 +100,12 @@ def feedback_url(user, paper: Paper, kind: str) -> str:
 
 def feedback_from_token(token: str) -> tuple[int, int, str] | None:
     """``(user_id, paper_id, kind)`` from a feedback token, or None if it is not valid."""
-    try:
-        data = signing.Signer(salt=FEEDBACK_SALT).unsign_object(token)
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("k") not in Feedback.Kind.values:
+    value, _, signature = token.rpartition(".")
+    if not value or not constant_time_compare(signature, _feedback_signature(value)):
         return None
     try:
-        return int(data["u"]), int(data["p"]), str(data["k"])
-    except (KeyError, TypeError, ValueError):
+        user_id, paper_id, kind = value.split("-")
+        parsed = int(user_id), int(paper_id), kind
+    except ValueError:
         return None
+    return parsed if kind in Feedback.Kind.values else None

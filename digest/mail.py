@@ -18,6 +18,7 @@ DKIM-signed (relaxed/relaxed) over the exact bytes that go on the wire.
 
 from __future__ import annotations
 
+import email.generator
 import functools
 from collections.abc import Mapping
 from email.utils import formatdate, make_msgid
@@ -114,22 +115,56 @@ def _header_lines(raw: bytes) -> list[bytes]:
     return [line for line in head.split(b"\r\n") if line and line[:1] not in (b" ", b"\t")]
 
 
-class _SignedMIME:
-    """A MIME message whose bytes start with a DKIM-Signature over exactly those bytes.
+def _headers(mime, policy) -> bytes:
+    return b"".join(policy.fold_binary(name, value) for name, value in mime.raw_items())
 
-    Signing the final bytes (not re-serialising after adding the header) means no header folding
-    can ever invalidate the signature."""
+
+def wire_bytes(mime) -> bytes | None:
+    """The message as it goes on the wire (CRLF), for the shape every Paperboy email has —
+    multipart/alternative of 7/8-bit text parts — in a fraction of the time of Python's
+    ``email.generator`` (which writes a 60 KB digest line by line). None for any other shape;
+    the caller then uses the generator."""
+    if mime.get_content_type() != "multipart/alternative" or not mime.is_multipart():
+        return None
+    policy = mime.policy.clone(linesep="\r\n")
+    parts = []
+    for part in mime.get_payload():
+        if part.is_multipart() or part.get("Content-Transfer-Encoding") not in ("7bit", "8bit"):
+            return None
+        body = part.get_payload(decode=True).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        if any(len(line) > 998 for line in body.split(b"\r\n")):
+            return None
+        parts.append((part, body))
+    boundary = mime.get_boundary()
+    if boundary is None:
+        boundary = email.generator.Generator._make_boundary()
+        mime.set_boundary(boundary)
+    delimiter = b"--" + boundary.encode()
+    if any(delimiter in body for _, body in parts):
+        return None
+    out = [_headers(mime, policy), b"\r\n"]
+    for part, body in parts:
+        # The CRLF after the body belongs to the next delimiter, as in RFC 2046.
+        out += [delimiter, b"\r\n", _headers(part, policy), b"\r\n", body, b"\r\n"]
+    out += [delimiter, b"--\r\n"]
+    return b"".join(out)
+
+
+class WireMessage:
+    """What ``PaperboyEmail.message()`` returns: the MIME message, serialised fast
+    (``wire_bytes``) and DKIM-signed over exactly the bytes that are sent, so no header
+    re-folding can ever invalidate the signature. Anything else is the MIME object's own."""
 
     def __init__(self, mime) -> None:
         self._mime = mime
 
     def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
-        raw = self._mime.as_bytes(unixfrom, linesep="\r\n")
-        signed = dkim_signature(raw) + raw
-        return signed if linesep == "\r\n" else signed.replace(b"\r\n", linesep.encode())
+        raw = wire_bytes(self._mime) or self._mime.as_bytes(unixfrom, linesep="\r\n")
+        raw = dkim_signature(raw) + raw
+        return raw if linesep == "\r\n" else raw.replace(b"\r\n", linesep.encode())
 
     def as_string(self, unixfrom: bool = False, linesep: str = "\n") -> str:
-        return self.as_bytes(unixfrom, linesep).decode("ascii", "replace")
+        return self.as_bytes(unixfrom, linesep).decode("utf-8", "replace")
 
     def __getattr__(self, name: str):
         return getattr(self._mime, name)
@@ -137,15 +172,37 @@ class _SignedMIME:
     def __getitem__(self, name: str):
         return self._mime[name]
 
+    def __contains__(self, name: str) -> bool:
+        return name in self._mime
+
 
 class PaperboyEmail(EmailMultiAlternatives):
-    """Every message we send: DKIM-signed when a key is configured."""
+    """Every message we send: serialised fast, DKIM-signed when a key is configured."""
 
     def message(self):  # type: ignore[override]
-        mime = super().message()
-        if settings.DKIM_SELECTOR and settings.DKIM_DOMAIN and settings.DKIM_PRIVATE_KEY_FILE:
-            return _SignedMIME(mime)
-        return mime
+        return WireMessage(super().message())
+
+
+# RFC 5322 caps lines at 998 octets; Django falls back to quoted-printable for the whole part when
+# a line is longer, which is slow to encode and makes the message a third bigger.
+MAX_LINE = 900
+
+
+def fold_long_lines(html: str) -> str:
+    """Break HTML lines longer than ``MAX_LINE`` at a space (whitespace, so the page renders the
+    same) so the part can go out as plain 8-bit. Lines with no space are left alone."""
+    if all(len(line) <= MAX_LINE for line in html.split("\n")):
+        return html
+    folded = []
+    for line in html.split("\n"):
+        while len(line) > MAX_LINE:
+            cut = line.rfind(" ", 0, MAX_LINE)
+            if cut <= 0:
+                break
+            folded.append(line[:cut])
+            line = line[cut + 1 :]
+        folded.append(line)
+    return "\n".join(folded)
 
 
 def message_id_domain() -> str:
@@ -173,7 +230,7 @@ def compose(
     full_context = {**base_context(), **context}
     subject = " ".join(_render_text(f"emails/{name}-subject.txt", full_context).split())
     text = _render_text(f"emails/{name}-body.txt", full_context)
-    html = compiled_html(name).render(Context(full_context, autoescape=True))
+    html = fold_long_lines(compiled_html(name).render(Context(full_context, autoescape=True)))
     all_headers = {
         "Message-ID": make_msgid(domain=message_id_domain()),
         "Date": formatdate(localtime=False),

@@ -179,3 +179,27 @@ def test_each_paper_has_signed_feedback_links(subscription):
         assert f'href="{url}"' in html
         token = url.rstrip("/").rsplit("/", 1)[1]
         assert feedback_from_token(token) == (subscription.owner.pk, paper.pk, kind)
+
+
+def test_a_paper_containing_the_internal_slot_markers_still_renders_safely(subscription):
+    from digest.digest_email import ABSTRACT_SLOT, REASONS_SLOT
+
+    add_paper(
+        subscription,
+        title=f"Tricky {ABSTRACT_SLOT} <b>title</b>",
+        abstract=f"We study zero-shot {REASONS_SLOT} things.",
+    )
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    html = html_of(message)
+    assert "&lt;b&gt;title&lt;/b&gt;" in html and "<b>title</b>" not in html
+    assert "<mark>zero-shot</mark>" in html
+    assert "Why: matched zero-shot in abstract (Zero-shot)" in message.body
+
+
+def test_a_curators_edit_shows_in_the_next_email(subscription):
+    paper = add_paper(subscription, curator_note="First note")
+    digest = build_digest(subscription.owner, now=NOW)
+    assert "First note" in render_digest_email(digest).body
+    paper.curator_note = "Second thoughts"
+    paper.save()
+    assert "Second thoughts" in render_digest_email(digest).body

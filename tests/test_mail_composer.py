@@ -66,3 +66,30 @@ def test_footer_links_appear_only_when_given():
         manage_url="https://x.test/m", unsubscribe_url="https://x.test/u"
     ).alternatives[0][0]
     assert 'href="https://x.test/u"' in with_links and "Manage subscriptions" in with_links
+
+
+def test_long_lines_are_folded_so_the_html_goes_out_unencoded():
+    long_paragraph = " ".join(["word"] * 600)  # one 3,000-character line
+    message = notice(paragraphs=[long_paragraph])
+    html = message.alternatives[0][0]
+    assert max(len(line) for line in html.split("\n")) <= composer.MAX_LINE
+    assert long_paragraph in " ".join(html.split())
+    parsed = email.message_from_bytes(message.message().as_bytes(), policy=email.policy.default)
+    assert parsed.get_body(("html",))["Content-Transfer-Encoding"] in ("7bit", "8bit")
+
+
+def test_fast_serialisation_says_exactly_what_the_email_generator_says():
+    message = notice(title="Ünïcode — “quotes”", paragraphs=["Ça marche.\nLine two.", "x" * 300])
+    mime = message.message()
+    wire = mime.as_bytes(linesep="\r\n")
+    slow = mime._mime.as_bytes(linesep="\r\n")
+    assert composer.wire_bytes(mime._mime) == wire
+    fast_parsed = email.message_from_bytes(wire, policy=email.policy.default)
+    slow_parsed = email.message_from_bytes(slow, policy=email.policy.default)
+    assert fast_parsed.items() == slow_parsed.items()
+    for kind in ("plain", "html"):
+        assert (
+            fast_parsed.get_body((kind,)).get_content()
+            == slow_parsed.get_body((kind,)).get_content()
+        )
+    assert b"\r\n" in wire and b"\n" not in wire.replace(b"\r\n", b"")

@@ -146,3 +146,21 @@ def test_paused_and_weekly_schedules_are_respected(db, smtp_sink):
     assert [env[1] for env in smtp_sink.envelopes] == [[daily.email]]
     send_digests("--date", three_days_ago.isoformat())
     assert sorted(env[1][0] for env in smtp_sink.envelopes) == sorted([daily.email, weekly.email])
+
+
+def test_progress_bar_on_a_terminal_and_silence_when_redirected():
+    from digest.management.commands.send_digests import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        bar = Progress(stream, "deliver")
+        for done in range(1, 5):
+            bar(done, 4, f"sent {done}")
+        bar.done()
+    assert "\r" in terminal.getvalue() and "4/4 sent 4" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\n")
+    assert pipe.getvalue() == ""

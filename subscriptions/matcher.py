@@ -49,6 +49,7 @@ import gc
 import json
 import logging
 import math
+import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -128,9 +129,16 @@ def dumps(node: CNode) -> str:
     return json.dumps([COMPILED_VERSION, node], separators=(",", ":"), ensure_ascii=False)
 
 
+_scan_json = json.JSONDecoder().scan_once  # json.loads without its Python wrappers
+
+
 def loads(text: str) -> CNode | None:
-    """The node stored by :func:`dumps`, or ``None`` if another version of Paperboy wrote it."""
-    version, node = json.loads(text)
+    """The node stored by :func:`dumps`, or ``None`` if another version of Paperboy wrote it
+    (or it is not ours at all)."""
+    try:
+        (version, node), _ = _scan_json(text, 0)
+    except (StopIteration, ValueError, TypeError):
+        return None
     return node if version == COMPILED_VERSION else None
 
 
@@ -438,7 +446,6 @@ class Percolator:
         self.key_df = _BatchFrequencies(sorted(word_df), word_df)
         for keys in self.doc_keys:
             self.key_df.update(keys)
-        self.queries: list[CNode | None] = []
         self.payloads: list[Any] = []  # one payload, or a list when several share a query
         # Per query, necessary conditions checked with one set operation each before the
         # evaluator runs: for "a AND b" indexed under a, is b here at all?
@@ -454,7 +461,7 @@ class Percolator:
         self.verified = 0  # of those, checked with the evaluator (the rest failed the filter)
 
     def __len__(self) -> int:
-        return len(self.queries)
+        return len(self.payloads)
 
     def df(self, key: str | tuple[str, str]) -> int:
         """Papers of this batch containing ``key`` (for a prefix key, an upper bound)."""
@@ -462,35 +469,35 @@ class Percolator:
 
     def add(self, compiled: str, payload: Any) -> None:
         """Index one query (its ``Subscription.compiled`` JSON)."""
+        payloads = self.payloads
         query_id = self._query_ids.get(compiled)
         if query_id is not None:
-            existing = self.payloads[query_id]
+            existing = payloads[query_id]
             if type(existing) is list:
                 existing.append(payload)
             else:
-                self.payloads[query_id] = [existing, payload]
+                payloads[query_id] = [existing, payload]
             return
-        query_id = len(self.queries)
+        query_id = len(payloads)
         self._query_ids[compiled] = query_id
+        payloads.append(payload)
         node = loads(compiled)
-        self.payloads.append(payload)
         found = conditions(node, self.key_df.__getitem__) if node is not None else []
         if len(found) > 1:
-            found.sort(key=_by_cost)
+            found.sort(key=_cost)  # stable: ties keep the query's order
         if not found or found[0][0] == 0:
-            self.queries.append(None)  # cannot match any paper of this batch
-            self.filters.append(None)
+            self.filters.append(None)  # cannot match any paper of this batch
             self.checks.append(None)
             self.skipped += 1
             return
-        self.queries.append(node)
         # The next most selective one-key condition becomes the second level of the index
         # (a paper only reaches the query when it has both keys); the other one-key conditions
         # are checked together (one issuperset), and the best one of several keys (isdisjoint).
         second = None
         must: list = []
         any_of = None
-        for _, keys in found[1:]:
+        for index in range(1, len(found)):
+            keys = found[index][1]
             if len(keys) == 1:
                 key = keys[0]
                 if type(key) is tuple or key[0] != PREFIX_KEY:
@@ -503,17 +510,17 @@ class Percolator:
         self.filters.append((tuple(must) or None, any_of) if must or any_of else None)
         self.checks.append(_fast_form(node))
         for key in found[0][1]:
-            if _is_prefix(key):
-                prefix = key[1:]
+            if type(key) is str and key[0] == PREFIX_KEY:
+                key = key[1:]
                 index = self.prefix_index
-                key = prefix
-                if len(prefix) not in self._prefix_lengths:
-                    self._prefix_lengths = sorted({*self._prefix_lengths, len(prefix)})
+                if len(key) not in self._prefix_lengths:
+                    self._prefix_lengths = sorted({*self._prefix_lengths, len(key)})
             else:
                 index = self.index
             groups = index.get(key)
             if groups is None:
-                groups = index[key] = {}
+                index[key] = {second: [query_id]}
+                continue
             group = groups.get(second)
             if group is None:
                 groups[second] = [query_id]
@@ -711,6 +718,9 @@ def _is_prefix(key: str | tuple) -> bool:
     return type(key) is str and key[0] == PREFIX_KEY
 
 
+_cost = operator.itemgetter(0)
+
+
 def _by_cost(condition: Condition) -> tuple[int, int]:
     return condition[0], len(condition[1])
 
@@ -729,7 +739,13 @@ def conditions(node: CNode, df) -> list[Condition]:
     if op == TERM:
         return [(df(node[2]), [node[2]])]
     if op == AND:
-        return [condition for child in node[1] for condition in conditions(child, df)]
+        found = []
+        for child in node[1]:
+            if child[0] == TERM:  # the most common child, without the call
+                found.append((df(child[2]), [child[2]]))
+            else:
+                found.extend(conditions(child, df))
+        return found
     if op == PHRASE:
         return [(df(pair), [pair]) for pair in dict.fromkeys(bigrams(node[2]))]
     if op == OR:

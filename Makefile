@@ -35,6 +35,7 @@ chaos: install system-deps
 bench: install
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/ingest.py
 
 lint: install
 	$(BIN)/ruff check .
@@ -43,6 +44,13 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Pictures of every page and of the emails at 375 px and 1280 px, from a real browser test run
+# (tests marked "browser"), into screenshots/ (gitignored).
+screenshots: install system-deps
+	rm -rf screenshots
+	SCREENSHOTS_DIR=screenshots $(BIN)/python -m pytest -p no:cacheprovider -q -m browser
+	@echo "screenshots: $$(ls screenshots | wc -l) pictures in screenshots/"
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

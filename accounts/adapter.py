@@ -83,6 +83,10 @@ class AccountAdapter(DefaultAccountAdapter):
             return reverse("accounts:onboarding")
         return None
 
+    def get_signup_redirect_url(self, request: HttpRequest) -> str:
+        # Where the login after confirming the address goes (allauth stashes it at sign-up).
+        return reverse("accounts:onboarding")
+
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         return self._first_page(request.user) or super().get_login_redirect_url(request)
 

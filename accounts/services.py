@@ -6,20 +6,13 @@ from django.db import transaction
 
 from accounts.models import User
 
-SCHEDULE_FIELDS = ("timezone", "frequency", "weekday", "delivery_hour")
-
 
 @transaction.atomic
 def update_digest_settings(user: User, **values) -> User:
-    """Save schedule and digest options. A changed schedule clears ``next_digest_at`` so the
-    scheduler recomputes the next send time in the new zone/hour."""
-    changed_schedule = any(
-        key in SCHEDULE_FIELDS and getattr(user, key) != value for key, value in values.items()
-    )
+    """Save schedule and digest options. A changed schedule moves ``next_digest_at`` with it
+    (``digest.schedule`` recomputes it on save, in the new zone and hour)."""
     for key, value in values.items():
         setattr(user, key, value)
-    if changed_schedule:
-        user.next_digest_at = None
     user.full_clean(exclude=["password", "email"])
     user.save()
     return user
@@ -28,20 +21,18 @@ def update_digest_settings(user: User, **values) -> User:
 def pause_digests(user: User) -> User:
     """Pause everything (a holiday): no digest until resumed; subscriptions stay as they are."""
     user.frequency = User.Frequency.PAUSED
-    user.next_digest_at = None
-    user.save(update_fields=["frequency", "next_digest_at"])
+    user.save(update_fields=["frequency"])  # digest.schedule clears next_digest_at
     return user
 
 
 def resume_digests(user: User, frequency: str = User.Frequency.DAILY) -> User:
     """Resume after a pause (and after an unsubscribe: the person is asking for mail again).
-    The first digest after a pause covers only what is new from now on's schedule."""
+    ``digest.schedule`` sets the next send time from the schedule on save."""
     if frequency not in (User.Frequency.DAILY, User.Frequency.WEEKLY):
         raise ValueError(f"cannot resume to {frequency!r}")
     user.frequency = frequency
     user.unsubscribed_at = None
-    user.next_digest_at = None
-    user.save(update_fields=["frequency", "unsubscribed_at", "next_digest_at"])
+    user.save(update_fields=["frequency", "unsubscribed_at"])
     return user
 
 

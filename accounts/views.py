@@ -56,6 +56,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def pause(request: HttpRequest) -> HttpResponse:
+    if (limited := consume_or_429(request, "account")) is not None:
+        return limited
     services.pause_digests(request.user)
     messages.success(request, "Digests paused. Nothing will be sent until you resume.")
     return redirect(_next_or(request, "subscriptions:list"))
@@ -64,6 +66,8 @@ def pause(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def resume(request: HttpRequest) -> HttpResponse:
+    if (limited := consume_or_429(request, "account")) is not None:
+        return limited
     form = ResumeForm(request.POST)
     frequency = form.cleaned_data["frequency"] if form.is_valid() else "daily"
     services.resume_digests(request.user, frequency)
@@ -74,6 +78,8 @@ def resume(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def rotate_feed(request: HttpRequest) -> HttpResponse:
+    if (limited := consume_or_429(request, "account")) is not None:
+        return limited
     services.rotate_feed_token(request.user)
     messages.success(request, "New feed address made. The old one no longer works.")
     return redirect(reverse("accounts:settings") + "#feed")

@@ -7,9 +7,11 @@ The protocol, which is what makes a crash harmless:
    marks them ``sending`` with its claim token and a lease (``DELIVERY_LEASE_SECONDS``). Rows
    whose date has a ``DeliveryHold`` are not due.
 2. **Send.** It renders each digest (the Message-ID is derived from the delivery, so every
-   attempt carries the same one) and sends it over one reused SMTP session.
-3. **Record.** Right after the server's 250 it commits ``sent`` + Message-ID, guarded by its
-   claim token, so a worker whose lease ran out cannot overwrite a newer claim.
+   attempt carries the same one) and, holding a lock on the row after re-checking its claim
+   (so an account deletion that cancelled it wins), sends it over one reused SMTP session.
+3. **Record.** Right after the server's 250, ``sent`` + Message-ID commit in that same
+   transaction, guarded by the claim token, so a worker whose lease ran out cannot overwrite a
+   newer claim.
 
 A worker that dies leaves its rows ``sending``; when the lease runs out they are due again and
 the next worker reclaims them. **The only window in which a person can get a digest twice** is a
@@ -215,6 +217,16 @@ def suppression_for(user: User) -> Suppression | None:
     return Suppression.objects.filter(email__iexact=user.email).first()
 
 
+def _still_claimed(delivery: Delivery) -> bool:
+    """True while ``delivery`` is still ours to send; locks its row until the transaction ends
+    (on SQLite the IMMEDIATE transaction itself is the lock)."""
+    return (
+        Delivery.objects.select_for_update()
+        .filter(pk=delivery.pk, claimed_by=delivery.claimed_by, status=Delivery.Status.SENDING)
+        .exists()
+    )
+
+
 def _deliver_one(
     delivery: Delivery,
     session: SMTPSession,
@@ -238,7 +250,26 @@ def _deliver_one(
     message = render_digest_email(delivery.digest, delivery=delivery, items=items)
     message_id = message_id_for(delivery)
     try:
-        session.send(message)
+        with transaction.atomic():
+            # Hold our row while the message goes out. Deleting an account
+            # (accounts.deletion) locks the same rows to cancel them: either this send
+            # finishes first, or it finds its claim gone here and sends nothing.
+            if not _still_claimed(delivery):
+                report.lost_claims += 1
+                return
+            session.send(message)
+            # The server said 250. "sent" commits with this transaction: a crash between
+            # here and the commit is the one window in which the message can go twice.
+            accepted = time.perf_counter()
+            _finish(
+                delivery,
+                Delivery.Status.SENT,
+                sent_at=timezone.now(),
+                message_id=message_id,
+                last_error="",
+            )
+        report.commit_lag.append(time.perf_counter() - accepted)
+        report.sent += 1
     except SendError as error:
         if error.outcome is Outcome.PERMANENT:
             if _finish(delivery, Delivery.Status.FAILED, last_error=str(error)[:2000]):
@@ -247,19 +278,6 @@ def _deliver_one(
             return
         _retry_or_fail(delivery, error, report)
         raise
-    accepted = time.perf_counter()
-    finished = _finish(
-        delivery,
-        Delivery.Status.SENT,
-        sent_at=timezone.now(),
-        message_id=message_id,
-        last_error="",
-    )
-    report.commit_lag.append(time.perf_counter() - accepted)
-    if finished:
-        report.sent += 1
-    else:
-        report.lost_claims += 1
 
 
 def deliver(deliveries: list[Delivery], session: SMTPSession | None = None) -> DeliveryReport:

@@ -197,6 +197,7 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "deliveries"
+        permissions = [("resend_delivery", "Can resend a failed delivery")]
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
@@ -237,6 +238,10 @@ class DeliveryHold(models.Model):
     )
     reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date"]
+        permissions = [("hold_send", "Can hold and release a day's send")]
 
     def __str__(self) -> str:
         return f"hold {self.date}"

@@ -259,6 +259,15 @@ POLITE_HOSTS = envlist("POLITE_HOSTS", "arxiv.org")
 # A feed larger than this is refused rather than read into memory.
 FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 50 * 1024 * 1024)
 
+# --- Matching (subscriptions/matcher.py) -------------------------------------------------------
+# The last MATCH_RECENT_DAYS days of papers are what previews search and what ranking measures
+# word rarity on (IDF); a subscription saved with a new query is re-matched against the papers
+# of the last MATCH_REMATCH_DAYS days that its owner has not been sent yet.
+MATCH_RECENT_DAYS = envint("MATCH_RECENT_DAYS", 7)
+MATCH_REMATCH_DAYS = envint("MATCH_REMATCH_DAYS", 7)
+# Papers percolated together (one index build, one transaction).
+MATCH_BATCH_PAPERS = envint("MATCH_BATCH_PAPERS", 2000)
+
 # --- Accounts ---------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
@@ -348,6 +357,25 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Admin and curation panel (django-unfold) -------------------------------------------------
+# The sidebar and the dashboard are built per request by the functions named here, so each
+# curator sees only the pages their permissions open.
+
+UNFOLD = {
+    "SITE_TITLE": f"{SITE_NAME} admin",
+    "SITE_HEADER": SITE_NAME,
+    "SITE_SUBHEADER": "Curation panel",
+    "SITE_SYMBOL": "newspaper",
+    "SITE_URL": "/",
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "digest.admin_dashboard.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": "digest.admin_navigation.sidebar_navigation",
+    },
 }
 
 # --- The daily run, as Celery beat sees it -----------------------------------------------------

@@ -21,11 +21,17 @@ PAPERS_PER_PAGE = 50
 
 def home(request: HttpRequest) -> HttpResponse:
     day = papers_today.latest_day()
-    top = list(papers_today.papers_for_day(day)[:8]) if day else []
+    papers = papers_today.papers_for_day(day) if day else None
     return render(
         request,
         "digest/home.html",
-        {"day": day, "papers": top, "form": SignupForm()},
+        {
+            "day": day,
+            "today": timezone.localdate(),
+            "papers": list(papers[:8]) if papers is not None else [],
+            "page_total": papers.count() if papers is not None else 0,
+            "form": SignupForm(),
+        },
     )
 
 
@@ -76,7 +82,7 @@ def digest_web(request: HttpRequest, token: str) -> HttpResponse:
     """The email's "view in browser" link: a signed token instead of a login."""
     digest = links.digest_for_view_token(token)
     if digest is None:
-        return render(request, "digest/link_invalid.html", status=404)
+        return render(request, "digest/invalid_link.html", status=404)
     response = render(
         request, "digest/digest_page.html", archive.digest_page_context(digest, signed=True)
     )
@@ -99,7 +105,7 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
     parsed = links.feedback_from_token(token)
     paper = Paper.objects.filter(pk=parsed[1]).first() if parsed else None
     if parsed is None or paper is None:
-        return render(request, "digest/link_invalid.html", status=404)
+        return render(request, "digest/invalid_link.html", status=404)
     user_id, _, kind = parsed
     context = {"paper": paper, "kind": kind, "kind_label": Feedback.Kind(kind).label}
     if request.method == "POST":
@@ -107,7 +113,7 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
             return limited
         recorded = record_feedback(user_id=user_id, paper_id=paper.pk, kind=kind)
         if recorded is None:
-            return render(request, "digest/link_invalid.html", status=404)
+            return render(request, "digest/invalid_link.html", status=404)
         return render(request, "digest/feedback_done.html", context)
     response = render(request, "digest/feedback_confirm.html", context)
     response["Referrer-Policy"] = "no-referrer"

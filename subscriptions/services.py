@@ -10,10 +10,8 @@ from subscriptions.models import Subscription
 
 
 def _rematch(subscription: Subscription) -> None:
-    try:
-        from subscriptions.matcher import rematch_subscription
-    except ImportError:  # transitional: branch matcher not merged yet (removed at merge)
-        return
+    from subscriptions.matcher import rematch_subscription  # the matcher imports the models
+
     rematch_subscription(subscription)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from subscriptions import views
+from subscriptions import query_views, views
 
 app_name = "subscriptions"
 urlpatterns = [
@@ -10,4 +10,6 @@ urlpatterns = [
     path("<int:pk>/delete/", views.subscription_delete, name="delete"),
     path("send-now/", views.send_digest_now, name="send_now"),
     path("preview.html", views.preview_fragment, name="preview_fragment"),
+    path("help/", query_views.query_help, name="query_help"),
+    path("preview.json", query_views.preview_json, name="preview"),
 ]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from digest.mailsink import MailboxHandler, start_sink
+from tests.browser_support import browser, context, site  # noqa: F401  (browser fixtures)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -40,14 +40,14 @@ def test_sign_up_sends_a_verification_email_through_the_composer(client, smtp_si
     assert "Confirm my email address" in html_of(message)
 
 
-def test_confirming_the_email_logs_in_and_lands_on_my_subscriptions(client, smtp_sink):
+def test_confirming_the_email_logs_in_and_lands_on_onboarding(client, smtp_sink):
     sign_up(client)
     link = link_containing(smtp_sink.messages[0], "/accounts/confirm-email/")
     page = client.get(path_of(link))
     assert page.status_code == 200 and b"new.reader@example.org" in page.content
     confirmed = client.post(path_of(link))
     assert confirmed.status_code == 302
-    assert confirmed["Location"] == reverse("subscriptions:list")
+    assert confirmed["Location"] == reverse("accounts:onboarding")
     assert EmailAddress.objects.get(email="new.reader@example.org").verified
     assert client.get(reverse("subscriptions:list")).status_code == 200
 
@@ -159,3 +159,24 @@ def test_account_pages_use_the_site_layout(client):
         page = client.get(reverse(name)).content.decode()
         assert '<nav class="site-nav" aria-label="Main">' in page, name
         assert 'id="main"' in page, name
+
+
+def test_logging_in_with_subscriptions_lands_on_my_subscriptions(client):
+    from tests.factories import SubscriptionFactory
+
+    user = UserFactory(email="regular@example.org")
+    SubscriptionFactory(owner=user)
+    response = client.post(
+        reverse("account_login"),
+        {"login": "regular@example.org", "password": "correct horse battery"},
+    )
+    assert response["Location"] == reverse("subscriptions:list")
+
+
+def test_logging_in_without_subscriptions_lands_on_onboarding(client):
+    UserFactory(email="fresh@example.org")
+    response = client.post(
+        reverse("account_login"),
+        {"login": "fresh@example.org", "password": "correct horse battery"},
+    )
+    assert response["Location"] == reverse("accounts:onboarding")

@@ -43,6 +43,7 @@ def test_author_lists():
     assert split_authors("A. One, B. Two, and C. Three") == ["A. One", "B. Two", "C. Three"]
     assert split_authors("Lovelace, Ada", guess_surname_first=True) == ["Lovelace, Ada"]
     assert split_authors("Plato, Aristotle") == ["Plato", "Aristotle"]  # arXiv: always commas
+    assert split_authors("A. One (MIT, USA), B. Two") == ["A. One (MIT, USA)", "B. Two"]
     assert split_authors("  ") == []
 
 

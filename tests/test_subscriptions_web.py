@@ -130,6 +130,67 @@ def test_list_shows_each_subscriptions_matches_of_the_last_seven_days(client, re
 
 def test_send_now_button_is_for_staff_only(client, reader):
     page = client.get(reverse("subscriptions:list")).content.decode()
-    assert "Send today&#x27;s digest now" not in page
+    assert "Send today's digest now" not in page
     response = client.post(reverse("subscriptions:send_now"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_staff_can_send_todays_digest_now(client, smtp_sink):
+    staff = UserFactory(email="editor@example.org", is_staff=True)
+    subscription = SubscriptionFactory(owner=staff, query="zero-shot")
+    paper = PaperFactory(title="Zero-shot, now")
+    Match.objects.create(
+        subscription=subscription,
+        paper=paper,
+        owner=staff,
+        hits=[{"term": "zero-shot", "field": "title"}],
+    )
+    client.force_login(staff)
+    assert "Send today's digest now" in client.get(reverse("subscriptions:list")).content.decode()
+    response = client.post(reverse("subscriptions:send_now"), follow=True)
+    assert "Today&#x27;s digest was sent to editor@example.org." in response.content.decode()
+    [message] = smtp_sink.messages
+    assert message["To"] == "editor@example.org"
+    assert "Zero-shot, now" in message.get_body(("plain",)).get_content()
+    again = client.post(reverse("subscriptions:send_now"), follow=True)
+    assert "already sent" in again.content.decode()
+    assert len(smtp_sink.messages) == 1
+
+
+def test_send_now_with_nothing_matched_says_so(client, smtp_sink):
+    client.force_login(UserFactory(is_staff=True))
+    response = client.post(reverse("subscriptions:send_now"), follow=True)
+    assert "Nothing to send" in response.content.decode()
+    assert smtp_sink.messages == []
+
+
+def test_edit_page_previews_the_current_query(client, reader):
+    PaperFactory(title="Diffusion everywhere")
+    subscription = SubscriptionFactory(owner=reader, query="diffusion")
+    page = client.get(reverse("subscriptions:edit", args=[subscription.pk])).content.decode()
+    assert "Diffusion everywhere" in page and 'data-preview-total="1"' in page
+
+
+def test_preview_button_shows_matches_and_saves_nothing(client, reader):
+    PaperFactory(title="Contrastive CLIP pretraining")
+    subscription = SubscriptionFactory(owner=reader, name="Old", query="diffusion")
+    page = client.post(
+        reverse("subscriptions:edit", args=[subscription.pk]),
+        {"name": "New", "query": "CLIP", "action": "preview"},
+    ).content.decode()
+    assert "Contrastive CLIP pretraining" in page
+    subscription.refresh_from_db()
+    assert (subscription.name, subscription.query) == ("Old", "diffusion")
+
+
+def test_a_query_the_parser_rejects_is_refused(client, reader):
+    response = client.post(reverse("subscriptions:add"), {"name": "Bad", "query": "(zero-shot"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["query"]
+    assert not Subscription.objects.exists()
+
+
+def test_saving_a_subscription_matches_recent_papers_at_once(client, reader):
+    paper = PaperFactory(title="Zero-shot detection", matched_at=timezone.now())
+    client.post(reverse("subscriptions:add"), {"name": "Z", "query": "zero-shot", "enabled": "on"})
+    assert Match.objects.filter(owner=reader, paper=paper).exists()

@@ -29,7 +29,6 @@ DESCRIPTION = re.compile(
     r"(?:Abstract:)?\s*(?P<abstract>.*)$",
     re.DOTALL | re.IGNORECASE,
 )
-ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 
 
 class InvalidEntry(ValueError):
@@ -122,6 +121,7 @@ def _record(
     kind = clean_text(announce_type).lower() or (
         described.group("type").lower() if described else ""
     )
+    kind = kind[:20]  # the column's size; known types are shorter
     unique_categories: list[str] = []
     for category in categories:
         if category and category not in unique_categories:

@@ -51,7 +51,8 @@ class PaperRecord:
 
     @property
     def is_replacement(self) -> bool:
-        return self.announce_type in ("replace", "replace-cross")
+        # "replace" and "replace-cross"; older documentation spells it "replacement".
+        return self.announce_type.startswith("replace")
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,3 @@ class ParseResult:
     kind: str  # a digest.models.Source.Kind value
     records: list[PaperRecord] = field(default_factory=list)
     errors: list[EntryError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors

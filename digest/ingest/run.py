@@ -61,6 +61,7 @@ def run_pipeline_after_ingest() -> int:
 
 
 def fetch_and_ingest(source_id: int) -> SourceOutcome:
+    """Fetch one source (enabled or not: an explicit request is honoured) and ingest it."""
     source = Source.objects.get(pk=source_id)
     try:
         fetched = fetch_url(source.url, etag=source.etag, last_modified=source.last_modified)
@@ -96,12 +97,14 @@ def ingest_content(
         return record_outcome(
             source, SourceOutcome(source.pk, Source.Status.ERROR, errors=[str(exc)])
         )
-    parsed = parse_document(content, kind)
     try:
+        parsed = parse_document(content, kind)
         result = ingest_records(parsed.records, source=source)
     except Exception as exc:
+        # A bug or a database failure: the curator sees it on the source, the worker log has
+        # the traceback.
         outcome = SourceOutcome(source.pk, Source.Status.ERROR, kind=kind)
-        outcome.errors = [f"could not store the papers: {exc.__class__.__name__}: {exc}"]
+        outcome.errors = [f"ingest failed: {exc.__class__.__name__}: {exc}"]
         record_outcome(source, outcome)
         raise
     errors = [str(error) for error in parsed.errors] + result.errors

@@ -46,6 +46,7 @@ _TAG = re.compile(
 # NUL in text; the others only ever come from broken encodings.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s+")
+_LIST_COMMA = re.compile(r",(?![^()]*\))")
 
 
 def _replace_tag(match: re.Match[str]) -> str:
@@ -73,7 +74,8 @@ def clean_text(value: object) -> str:
         return ""
     text = unicodedata.normalize("NFC", html.unescape(str(value)))
     text = _CONTROL.sub(" ", text)
-    text = strip_tags(text)
+    if "<" in text:  # most titles and abstracts have no markup at all
+        text = strip_tags(text)
     return _WHITESPACE.sub(" ", text).strip()
 
 
@@ -87,7 +89,8 @@ def split_authors(value: object, *, guess_surname_first: bool = False) -> list[s
     text = clean_text(value)
     if not text:
         return []
-    parts = [re.sub(r"^and\s+", "", part.strip()) for part in text.split(",")]
+    # Commas inside parentheses belong to an affiliation: "A. One (MIT, USA), B. Two".
+    parts = [re.sub(r"^and\s+", "", part.strip()) for part in _LIST_COMMA.split(text)]
     parts = [part for part in parts if part]
     if guess_surname_first and len(parts) > 1 and not all(" " in part for part in parts):
         return [text]

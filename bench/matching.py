@@ -1,0 +1,949 @@
+#!/usr/bin/env python
+"""Benchmark the percolating matcher against a naive loop and PostgreSQL full-text search.
+
+    python bench/matching.py                                   # 10k, 100k and 1M subscriptions
+    python bench/matching.py --subscriptions 100000 --papers 2000
+
+Data, generated with a fixed seed from ``tests/fixtures/hf_papers_pages.jsonl`` (422 real
+titles + abstracts):
+
+* papers: the real ones replicated and perturbed to ``--papers`` (2,000 = one day): sentences
+  dropped, shuffled and borrowed from other papers, words replaced from the corpus vocabulary;
+  synthetic authors (a pool of 20,000 names, prolific ones more often, written "Given Family",
+  "G. Family" or "Family, Given") and real arXiv categories;
+* subscriptions: 1–4 terms from the corpus vocabulary (words in 1–12 % of the papers, phrases,
+  hyphenated compounds, trailing wildcards), with AND, OR, NOT, title:/abstract:, author: and
+  cat:. They are built as query ASTs, written as text, compiled and stored as the JSON the
+  ``Subscription.compiled`` column holds; a sample is re-parsed from its text to check that the
+  text means what was compiled.
+
+Each size runs in its own subprocesses so peak memory (``ru_maxrss``) is per measurement:
+
+* **percolator**: read the compiled JSON, analyse the papers, build the index, percolate;
+* **(a) naive loop**: every subscription evaluated against every paper with the same evaluator,
+  on a sample of the papers, extrapolated linearly to all of them (the loop is exactly linear in
+  papers); its matches on the sample must equal the percolator's;
+* **(b) PostgreSQL FTS**: a temporary schema with the day's papers, a stored tsvector and a GIN
+  index, one ``websearch_to_tsquery`` query per subscription (field prefixes and wildcards
+  stripped: what a Django app using ``SearchQuery(search_type="websearch")`` would do), on a
+  sample of subscriptions, extrapolated linearly to all of them. The schema is dropped after.
+  Connects with ``DATABASE_URL`` if it is PostgreSQL, else postgres://postgres@127.0.0.1:5432/postgres.
+
+The last line is a one-line summary with the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import hashlib
+import itertools
+import json
+import math
+import os
+import platform
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest.settings")
+import django  # noqa: E402
+
+django.setup()  # the matcher module also holds the match step, which uses the models
+
+from subscriptions.matcher import (  # noqa: E402
+    PaperDoc,
+    Percolator,
+    _match,
+    compile_query,
+    dumps,
+    loads,
+)
+from subscriptions.query import And, Author, Category, Not, Or, Term, parse, to_text  # noqa: E402
+from subscriptions.text import analyze, name_tokens, split, stem  # noqa: E402
+
+CORPUS = ROOT / "tests" / "fixtures" / "hf_papers_pages.jsonl"
+SIZES = (10_000, 100_000, 1_000_000)
+PAPERS_PER_DAY = 2_000
+SEED = 20260122
+# Enough evaluations for a stable per-evaluation cost without running for an hour.
+NAIVE_EVALUATIONS = 3_000_000
+POSTGRES_QUERIES = 1_000
+
+STOPWORDS = set(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "here",
+        "how",
+        "however",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "may",
+        "more",
+        "most",
+        "much",
+        "must",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "same",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "thus",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "very",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "yet",
+        "you",
+        "your",
+    ]
+)
+CATEGORIES = (
+    ["cs.CV"] * 30
+    + ["cs.CL"] * 25
+    + ["cs.LG"] * 30
+    + ["cs.AI"] * 15
+    + ["stat.ML"] * 8
+    + ["cs.RO"] * 5
+    + ["cs.SD"] * 3
+    + ["eess.AS"] * 3
+    + ["eess.IV"] * 4
+    + ["cs.IR"] * 4
+    + ["cs.HC"] * 2
+    + ["cs.MM"] * 2
+    + ["cs.NE"] * 2
+    + ["q-bio.NC", "math.OC", "physics.comp-ph"]
+)
+GIVEN = [
+    "Yann",
+    "Yoshua",
+    "Geoffrey",
+    "Fei-Fei",
+    "Andrew",
+    "Kaiming",
+    "Ross",
+    "Jitendra",
+    "Alexei",
+    "Pieter",
+    "Sergey",
+    "Chelsea",
+    "Percy",
+    "Christopher",
+    "Dan",
+    "Tom",
+    "Ilya",
+    "Oriol",
+    "Quoc",
+    "Samy",
+    "Jeff",
+    "Noam",
+    "Ashish",
+    "Niki",
+    "Jakob",
+    "Llion",
+    "Aidan",
+    "Lukasz",
+    "Illia",
+    "Ming",
+    "Wei",
+    "Xiang",
+    "Jian",
+    "Yu",
+    "Hao",
+    "Li",
+    "Jun",
+    "Yi",
+    "Jie",
+    "Lei",
+    "Tao",
+    "Chen",
+    "Yang",
+    "Zhang",
+    "Liu",
+    "Wang",
+    "Anna",
+    "Maria",
+    "Sofia",
+    "Elena",
+    "Laura",
+    "Sara",
+    "Julia",
+    "Marta",
+    "Ana",
+    "Clara",
+    "Ines",
+    "Jean-Pierre",
+    "Marie-Claire",
+    "Hans",
+    "Klaus",
+    "Jurgen",
+    "Bjorn",
+    "Soren",
+    "Zoe",
+    "Chloe",
+    "Noemie",
+    "Jose",
+    "Andres",
+    "Ramon",
+    "Ivan",
+    "Olga",
+    "Dmitry",
+    "Aleksandr",
+    "Priya",
+    "Arjun",
+    "Rahul",
+    "Ananya",
+    "Kenji",
+    "Yuki",
+    "Haruto",
+    "Min-jun",
+    "Seo-yeon",
+    "Ji-ho",
+    "Omar",
+    "Fatima",
+    "Ahmed",
+    "Leila",
+    "Tariq",
+    "Kwame",
+    "Amara",
+    "Chidi",
+]
+FAMILY = [
+    "LeCun",
+    "Bengio",
+    "Hinton",
+    "Li",
+    "Ng",
+    "He",
+    "Girshick",
+    "Malik",
+    "Efros",
+    "Abbeel",
+    "Levine",
+    "Finn",
+    "Liang",
+    "Manning",
+    "Jurafsky",
+    "Mitchell",
+    "Sutskever",
+    "Vinyals",
+    "Le",
+    "Bengio",
+    "Dean",
+    "Shazeer",
+    "Vaswani",
+    "Parmar",
+    "Uszkoreit",
+    "Jones",
+    "Gomez",
+    "Kaiser",
+    "Polosukhin",
+    "Zhou",
+    "Wu",
+    "Xu",
+    "Sun",
+    "Ma",
+    "Zhu",
+    "Hu",
+    "Guo",
+    "Lin",
+    "Luo",
+    "Gao",
+    "Zheng",
+    "Huang",
+    "Zhao",
+    "Yang",
+    "Chen",
+    "Wang",
+    "Liu",
+    "Zhang",
+    "Garcia",
+    "Martinez",
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Muller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Dubois",
+    "Martin",
+    "Bernard",
+    "Lefevre",
+    "Moreau",
+    "Novak",
+    "Kowalski",
+    "Nowak",
+    "Ivanov",
+    "Petrov",
+    "Smirnov",
+    "Kumar",
+    "Sharma",
+    "Gupta",
+    "Singh",
+    "Patel",
+    "Tanaka",
+    "Suzuki",
+    "Takahashi",
+    "Watanabe",
+    "Kim",
+    "Lee",
+    "Park",
+    "Choi",
+    "Jung",
+    "Haddad",
+    "Mansour",
+    "Okafor",
+    "Mensah",
+    "Schrodinger",
+    "Muñoz",
+    "Núñez",
+    "Gómez",
+    "Ólafsson",
+    "Østergaard",
+    "Čapek",
+]
+SYLLABLES = [
+    "ka",
+    "ro",
+    "vi",
+    "len",
+    "mar",
+    "tin",
+    "so",
+    "ber",
+    "gu",
+    "an",
+    "de",
+    "li",
+    "sha",
+    "mo",
+    "ri",
+    "ne",
+    "ta",
+    "ko",
+    "hu",
+    "zen",
+    "wa",
+    "ya",
+    "do",
+    "el",
+]
+
+
+# --- Data -------------------------------------------------------------------------------------
+
+
+def load_corpus() -> list[dict]:
+    papers: dict[str, dict] = {}
+    with open(CORPUS, encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            papers.setdefault(row["title"], row)
+    return list(papers.values())
+
+
+class Vocabulary:
+    """What subscriptions are made of, measured on the real corpus."""
+
+    def __init__(self, corpus: list[dict], rng: random.Random):
+        total = len(corpus)
+        stem_df: Counter[str] = Counter()  # matching is on stems: "trains" also finds "training"
+        word_df: Counter[str] = Counter()
+        compound_df: Counter[str] = Counter()
+        bigram_df: Counter[tuple[str, str]] = Counter()
+        for paper in corpus:
+            text = paper["title"] + " . " + paper["abstract"]
+            compounds = split(text)
+            words = [part for compound in compounds for part in compound.split("-")]
+            stem_df.update(analyze(text).present)
+            word_df.update(set(words))
+            compound_df.update({c for c in compounds if "-" in c})
+            bigram_df.update(
+                {
+                    (a, b)
+                    for a, b in zip(words, words[1:], strict=False)
+                    if a not in STOPWORDS and b not in STOPWORDS and a.isalpha() and b.isalpha()
+                }
+            )
+
+        def usable(word: str) -> bool:
+            return word.isalpha() and len(word) >= 4 and word not in STOPWORDS
+
+        # A subscription word is in 0.5–1.5 % of the real papers (about 10–30 of a day's 2,000
+        # perturbed copies): topics, not "results" or "model".
+        low, high = 2, max(3, round(0.015 * total))
+        self.words = [w for w in word_df if usable(w) and low <= stem_df[stem(w)] <= high]
+        self.word_weights = list(
+            itertools.accumulate(math.sqrt(stem_df[stem(w)]) for w in self.words)
+        )
+        # Words people combine come from the same topic: the subscription words of each paper.
+        chosen = set(self.words)
+        self.topics = [
+            sorted(chosen.intersection(split(p["title"] + " " + p["abstract"]))) for p in corpus
+        ]
+        self.topics = [topic for topic in self.topics if len(topic) >= 4]
+        self.phrases = [p for p, n in bigram_df.items() if low <= n <= high]
+        self.compounds = [
+            c for c, n in compound_df.items() if low <= n <= 4 * high and c.count("-") <= 3
+        ]
+        vocabulary = sorted(word_df)
+        self.prefixes = []
+        for word in self.words:
+            for length in range(5, len(word) - 1):
+                prefix = word[:length]
+                start = bisect.bisect_left(vocabulary, prefix)
+                end = bisect.bisect_left(vocabulary, prefix + "~")
+                if sum(word_df[w] for w in vocabulary[start:end]) <= high:
+                    self.prefixes.append(prefix)
+                    break
+        self.all_words = [w for w, n in word_df.items() if usable(w) and n >= 2]
+        families = list(dict.fromkeys(FAMILY))
+        while len(families) < 3_000:
+            families.append(
+                "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+            )
+        names = {f"{rng.choice(GIVEN)} {rng.choice(families)}" for _ in range(25_000)}
+        self.authors = sorted(names)
+        rng.shuffle(self.authors)
+        # Zipf-like: a few prolific authors appear on many papers.
+        self.author_weights = list(
+            itertools.accumulate(1 / (rank + 10) for rank in range(len(self.authors)))
+        )
+
+    def word(self, rng: random.Random) -> str:
+        return rng.choices(self.words, cum_weights=self.word_weights)[0]
+
+    def author(self, rng: random.Random) -> str:
+        return rng.choices(self.authors, cum_weights=self.author_weights)[0]
+
+
+def generate_papers(corpus: list[dict], vocabulary: Vocabulary, count: int, rng: random.Random):
+    sentence_split = re.compile(r"(?<=[.!?])\s+")
+    sentences = [sentence_split.split(paper["abstract"]) for paper in corpus]
+    papers = []
+    for number in range(count):
+        base = rng.randrange(len(corpus))
+        title_words = corpus[base]["title"].split()
+        if rng.random() < 0.3:
+            title_words[rng.randrange(len(title_words))] = rng.choice(vocabulary.all_words)
+        kept = [s for s in sentences[base] if rng.random() > 0.3] or sentences[base][:1]
+        for _ in range(rng.randint(1, 2)):
+            kept.insert(rng.randrange(len(kept) + 1), rng.choice(rng.choice(sentences)))
+        if rng.random() < 0.3:
+            rng.shuffle(kept)
+        abstract_words = " ".join(kept).split()
+        for _ in range(len(abstract_words) // 25):
+            abstract_words[rng.randrange(len(abstract_words))] = rng.choice(vocabulary.all_words)
+        authors = []
+        for _ in range(rng.randint(2, 8)):
+            given, family = vocabulary.author(rng).split(" ", 1)
+            style = rng.random()
+            if style < 0.15:
+                authors.append(f"{given[0]}. {family}")
+            elif style < 0.25:
+                authors.append(f"{family}, {given}")
+            else:
+                authors.append(f"{given} {family}")
+        papers.append(
+            {
+                "arxiv_id": f"2601.{number:05d}",
+                "title": " ".join(title_words),
+                "abstract": " ".join(abstract_words),
+                "authors": authors,
+                "categories": sorted(set(rng.sample(CATEGORIES, rng.randint(1, 3)))),
+            }
+        )
+    return papers
+
+
+def generate_query(vocabulary: Vocabulary, rng: random.Random):
+    """One realistic subscription, as an AST: 20 % one term, 40 % two to four terms ANDed, 10 %
+    an OR group and a term, 8 % a term and an exclusion, 7 % a title:/abstract: field, 7 % an
+    author (sometimes with a category), 4 % a category and a term, 4 % two alternatives. A term is
+    a word (60 %), a phrase (20 %), a hyphenated compound (12 %) or a wildcard (8 %). Most
+    subscriptions combine words from one real paper, the way people combine related words."""
+
+    # Distinct words of one paper, drawn without replacement.
+    topic = rng.sample(rng.choice(vocabulary.topics), 4) if rng.random() < 0.6 else []
+
+    def term(field: str = "text") -> Term:
+        roll = rng.random()
+        if roll < 0.6:
+            word = topic.pop() if topic else vocabulary.word(rng)
+            return Term((word,), field, text=word)
+        if roll < 0.8:
+            a, b = rng.choice(vocabulary.phrases)
+            return Term((a, b), field, text=f"{a} {b}")
+        if roll < 0.92:
+            compound = rng.choice(vocabulary.compounds)
+            return Term(tuple(compound.split("-")), field, compound=True, text=compound)
+        prefix = rng.choice(vocabulary.prefixes)
+        return Term((prefix,), field, prefix=True, text=prefix + "*")
+
+    def author() -> Author:
+        given, family = vocabulary.author(rng).split(" ", 1)
+        text = f"{given[0]}. {family}" if rng.random() < 0.2 else f"{given} {family}"
+        return Author(name_tokens(text), text=text)
+
+    def category() -> Category:
+        category = rng.choice(CATEGORIES).lower()
+        if rng.random() < 0.15:
+            return Category(category.split(".")[0] + ".", prefix=True)
+        return Category(category)
+
+    roll = rng.random()
+    if roll < 0.20:
+        return term()
+    if roll < 0.50:
+        return And((term(), term()))
+    if roll < 0.60:
+        return And(tuple(term() for _ in range(rng.randint(3, 4))))
+    if roll < 0.70:
+        return And((Or(tuple(term() for _ in range(rng.randint(2, 3)))), term()))
+    if roll < 0.78:
+        return And((term(), Not(term())))
+    if roll < 0.85:
+        field = rng.choice(["title", "abstract"])
+        return And((term(field), term())) if rng.random() < 0.7 else term(field)
+    if roll < 0.92:
+        return And((author(), category())) if rng.random() < 0.3 else author()
+    if roll < 0.96:
+        return And((category(), term()))
+    return Or((term(), term()))
+
+
+def generate(subscriptions: int, papers: int, directory: Path) -> dict:
+    rng = random.Random(SEED)
+    corpus = load_corpus()
+    vocabulary = Vocabulary(corpus, rng)
+    paper_rows = generate_papers(corpus, vocabulary, papers, rng)
+    (directory / "papers.json").write_text(json.dumps(paper_rows))
+    checked = 0
+    with (
+        open(directory / "compiled.jsonl", "w", encoding="utf-8") as compiled_file,
+        open(directory / "texts.jsonl", "w", encoding="utf-8") as text_file,
+    ):
+        for number in range(subscriptions):
+            node = generate_query(vocabulary, rng)
+            text = to_text(node)
+            if number % max(1, subscriptions // 2_000) == 0:
+                # The stored text must mean exactly what was compiled.
+                assert parse(text).root == node, (text, parse(text).root, node)
+                checked += 1
+            compiled_file.write(dumps(compile_query(node)) + "\n")
+            text_file.write(json.dumps(text) + "\n")
+    return {"corpus_papers": len(corpus), "round_trips_checked": checked}
+
+
+# --- Measurements (each in its own process) -----------------------------------------------------
+
+
+def clock() -> float:
+    """CPU seconds of this process: the machine is shared, and wall time would measure the
+    neighbours. (PostgreSQL's time is wall time: its work happens in the server.)"""
+    return time.process_time()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def analyse_papers(directory: Path) -> list[PaperDoc]:
+    rows = json.loads((directory / "papers.json").read_text())
+    return [PaperDoc(r["title"], r["abstract"], r["authors"], r["categories"]) for r in rows]
+
+
+def run_percolator(directory: Path, sample_papers: int) -> dict:
+    wall_started = time.perf_counter()
+    started = clock()
+    docs = analyse_papers(directory)
+    analysed = clock()
+    percolator = Percolator(docs)
+    prepared = clock()
+    subscriptions = 0
+    with open(directory / "compiled.jsonl", encoding="utf-8") as handle:
+        for number, line in enumerate(handle):
+            percolator.add(line.rstrip("\n"), number)
+            subscriptions += 1
+    indexed = clock()
+    matches = distinct_matches = 0
+    sample: list[tuple[int, int]] = []
+    for doc_index, payloads, _hits in percolator.matches():
+        matches += len(payloads)
+        distinct_matches += 1
+        if doc_index < sample_papers:
+            sample.extend((number, doc_index) for number in payloads)
+    finished = clock()
+    return {
+        "seconds": finished - started,
+        "wall_seconds": time.perf_counter() - wall_started,
+        "analyse_seconds": analysed - started,
+        "batch_keys_seconds": prepared - analysed,
+        "index_seconds": indexed - prepared,
+        "match_seconds": finished - indexed,
+        "subscriptions": subscriptions,
+        "distinct_queries": len(percolator),
+        "not_indexed": percolator.skipped,
+        "candidates": percolator.candidate_count,
+        "candidates_verified": percolator.verified,
+        "matches": matches,
+        "distinct_matches": distinct_matches,
+        "sample_matches": len(sample),
+        "sample_hash": _pairs_hash(sample),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_naive(directory: Path, sample_papers: int, papers: int) -> dict:
+    docs = analyse_papers(directory)[:sample_papers]
+    with open(directory / "compiled.jsonl", encoding="utf-8") as handle:
+        nodes = [loads(line) for line in handle]
+    started = clock()
+    sample: list[tuple[int, int]] = []
+    for doc_index, doc in enumerate(docs):
+        for number, node in enumerate(nodes):
+            if _match(node, doc, []):
+                sample.append((number, doc_index))
+    seconds = clock() - started
+    # Parsing every query text with luqum, for comparison with loading the compiled JSON.
+    with open(directory / "texts.jsonl", encoding="utf-8") as handle:
+        texts = [json.loads(line) for _, line in zip(range(2_000), handle, strict=False)]
+    parse_started = clock()
+    for text in texts:
+        parse(text)
+    parse_seconds = (clock() - parse_started) / len(texts) * len(nodes)
+    return {
+        "sample_papers": len(docs),
+        "sample_seconds": seconds,
+        "seconds": seconds * papers / len(docs),
+        "sample_matches": len(sample),
+        "sample_hash": _pairs_hash(sample),
+        "parse_all_seconds": parse_seconds,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def websearch_text(query_text: str) -> str:
+    """The query as a Django app would hand it to websearch_to_tsquery: no field prefixes, no
+    wildcards (websearch syntax has neither), AND dropped (websearch ANDs by default)."""
+    text = re.sub(r"\b(title|abstract|author|cat):", "", query_text)
+    text = text.replace("*", "").replace("(", " ").replace(")", " ")
+    return re.sub(r"\bAND\b", " ", text)
+
+
+def run_postgres(directory: Path, subscriptions: int, sample_queries: int) -> dict:
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        url = "postgres://postgres@127.0.0.1:5432/postgres"
+    rows = json.loads((directory / "papers.json").read_text())
+    with open(directory / "texts.jsonl", encoding="utf-8") as handle:
+        texts = [json.loads(line) for _, line in zip(range(sample_queries), handle, strict=False)]
+    schema = f"bench_matching_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+        try:
+            connection.execute(
+                f"CREATE TABLE {schema}.paper (id int PRIMARY KEY, title text, abstract text,"
+                " search tsvector GENERATED ALWAYS AS"
+                " (to_tsvector('english', title || ' ' || abstract)) STORED)"
+            )
+            copy_sql = f"COPY {schema}.paper (id, title, abstract) FROM STDIN"
+            with connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                for number, row in enumerate(rows):
+                    copy.write_row((number, row["title"], row["abstract"]))
+            connection.execute(f"CREATE INDEX ON {schema}.paper USING gin (search)")
+            connection.execute(f"ANALYZE {schema}.paper")
+            sql = (
+                f"SELECT id FROM {schema}.paper WHERE search @@ websearch_to_tsquery('english', %s)"
+            )
+            matches = 0
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                for text in texts:
+                    cursor.execute(sql, (websearch_text(text),))
+                    matches += len(cursor.fetchall())
+            seconds = time.perf_counter() - started
+        finally:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    return {
+        "sample_queries": len(texts),
+        "sample_seconds": seconds,
+        "seconds": seconds * subscriptions / len(texts),
+        "sample_matches": matches,
+        "estimated_matches": matches * subscriptions // len(texts),
+        "server": url.rsplit("@", 1)[-1],
+    }
+
+
+def _pairs_hash(pairs: list[tuple[int, int]]) -> str:
+    return hashlib.sha256(json.dumps(sorted(pairs)).encode()).hexdigest()[:16]
+
+
+def child(kind: str, directory: Path, *args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--data", str(directory), *args],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- Driver -------------------------------------------------------------------------------------
+
+
+def run_size(subscriptions: int, papers: int, naive_papers: int | None, pg_queries: int) -> dict:
+    sample_papers = naive_papers or max(2, min(papers, NAIVE_EVALUATIONS // subscriptions))
+    with tempfile.TemporaryDirectory(prefix="bench-matching-") as tmp:
+        directory = Path(tmp)
+        started = time.perf_counter()
+        generated = generate(subscriptions, papers, directory)
+        print(
+            f"\n== {subscriptions:,} subscriptions × {papers:,} papers"
+            f" (generated in {time.perf_counter() - started:.0f} s,"
+            f" {generated['round_trips_checked']} query texts re-parsed and checked)",
+            flush=True,
+        )
+        percolator = child("percolate", directory, "--sample-papers", str(sample_papers))
+        naive = child(
+            "naive", directory, "--sample-papers", str(sample_papers), "--papers", str(papers)
+        )
+        postgres = child(
+            "postgres",
+            directory,
+            "--subscriptions",
+            str(subscriptions),
+            "--pg-queries",
+            str(min(pg_queries, subscriptions)),
+        )
+    result = {
+        "subscriptions": subscriptions,
+        "papers": papers,
+        "percolator": percolator,
+        "naive": naive,
+        "postgres": postgres,
+    }
+    report(result)
+    return result
+
+
+def report(result: dict) -> None:
+    percolator, naive, postgres = result["percolator"], result["naive"], result["postgres"]
+    if "error" in percolator:
+        print(f"  percolator FAILED: {percolator['error']}")
+        return
+    p = percolator
+    print(
+        f"  percolator      {p['seconds']:8.2f} s CPU ({p['wall_seconds']:.1f} s wall)"
+        f"   peak RSS {p['peak_rss_mb']:7.0f} MB"
+        f"   matches {p['matches']:,} ({p['distinct_matches']:,} distinct query × paper)"
+    )
+    print(
+        f"    analyse papers {p['analyse_seconds']:.2f} s · their keys and frequencies"
+        f" {p['batch_keys_seconds']:.2f} s · read, decode and index the queries"
+        f" {p['index_seconds']:.2f} s · percolate {p['match_seconds']:.2f} s"
+    )
+    print(
+        f"    {p['distinct_queries']:,} distinct queries, {p['not_indexed']:,} not indexed"
+        f" (their keys are absent from this batch); {p['candidates']:,} candidates,"
+        f" {p['candidates_verified']:,} verified after the second-key filter"
+        f" ({p['candidates_verified'] / result['papers']:,.0f} per paper)"
+    )
+    if "error" in naive:
+        print(f"  (a) naive loop  FAILED: {naive['error']}")
+    else:
+        same = "same matches" if naive["sample_hash"] == p["sample_hash"] else "MATCHES DIFFER"
+        print(
+            f"  (a) naive loop  {naive['seconds']:8.2f} s   peak RSS {naive['peak_rss_mb']:7.0f} MB"
+            f"   measured on {naive['sample_papers']} papers ({naive['sample_seconds']:.1f} s),"
+            f" extrapolated to {result['papers']:,}; {naive['sample_matches']:,} matches on the"
+            f" sample: {same} as the percolator"
+        )
+        print(
+            f"      parsing every query text with luqum instead of loading compiled JSON would"
+            f" take {naive['parse_all_seconds']:.1f} s (measured on 2,000)"
+        )
+    if "error" in postgres:
+        print(f"  (b) PostgreSQL  FAILED: {postgres['error']}")
+    else:
+        print(
+            f"  (b) PostgreSQL  {postgres['seconds']:8.2f} s   measured on"
+            f" {postgres['sample_queries']:,} queries ({postgres['sample_seconds']:.1f} s),"
+            f" extrapolated to {result['subscriptions']:,}; ~{postgres['estimated_matches']:,}"
+            f" matches (FTS semantics differ: no fields, wildcards or categories)"
+        )
+
+
+def ratio(baseline: dict, percolator: dict) -> str:
+    if "error" in baseline or "error" in percolator:
+        return "n/a"
+    return f"{baseline['seconds'] / percolator['seconds']:.0f}×"
+
+
+def summary(results: list[dict]) -> str:
+    parts = []
+    for result in results:
+        p = result["percolator"]
+        if "error" in p:
+            parts.append(f"{result['subscriptions']:,}: FAILED")
+            continue
+        parts.append(
+            f"{result['subscriptions'] // 1000:,}k×{result['papers']:,}: {p['seconds']:.1f} s,"
+            f" {p['peak_rss_mb']:.0f} MB, {p['matches']:,} matches,"
+            f" {ratio(result['naive'], p)} vs naive, {ratio(result['postgres'], p)} vs PostgreSQL"
+        )
+    return "SUMMARY " + " | ".join(parts)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
+        f" load average {load:.1f} at start"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscriptions", type=int)
+    parser.add_argument("--papers", type=int, default=PAPERS_PER_DAY)
+    parser.add_argument("--naive-papers", type=int, help="papers the naive loop is measured on")
+    parser.add_argument("--pg-queries", type=int, default=POSTGRES_QUERIES)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--sample-papers", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        if args.child == "percolate":
+            output = run_percolator(args.data, args.sample_papers)
+        elif args.child == "naive":
+            output = run_naive(args.data, args.sample_papers, args.papers)
+        else:
+            output = run_postgres(args.data, args.subscriptions, args.pg_queries)
+        print(json.dumps(output))
+        return
+    print(f"Machine: {machine()}")
+    sizes = [args.subscriptions] if args.subscriptions else list(SIZES)
+    results = [run_size(n, args.papers, args.naive_papers, args.pg_queries) for n in sizes]
+    print()
+    print(summary(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Who may do what in the admin: the Curator group, superusers, anonymous visitors."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.urls import reverse
+
+from accounts.models import User
+from digest.models import DeliveryHold, Paper
+from tests.admin_support import PASSWORD, curator_group, make_curator, make_superuser
+from tests.factories import PaperFactory, SourceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CURATOR_PERMISSIONS = {
+    "digest.view_paper",
+    "digest.change_paper",
+    "digest.view_source",
+    "digest.add_source",
+    "digest.change_source",
+    "digest.view_sighting",
+    "digest.view_digest",
+    "digest.view_digestitem",
+    "digest.view_delivery",
+    "digest.view_suppression",
+    "digest.view_deliveryhold",
+    "digest.view_feedback",
+    "digest.hold_send",
+    "digest.resend_delivery",
+    "subscriptions.view_subscription",
+    "subscriptions.view_match",
+    "accounts.view_user",
+}
+
+
+def group_permissions(group: Group) -> set[str]:
+    return {
+        f"{permission.content_type.app_label}.{permission.codename}"
+        for permission in group.permissions.select_related("content_type")
+    }
+
+
+def test_the_migration_creates_a_curator_group_with_only_what_curators_need():
+    assert group_permissions(curator_group()) == CURATOR_PERMISSIONS
+
+
+def test_running_the_group_migration_again_changes_nothing():
+    migration = importlib.import_module("digest.migrations.0002_curator_group")
+    before = group_permissions(curator_group())
+    migration.create_curator_group(apps, types.SimpleNamespace(connection=connection))
+    assert Group.objects.filter(name="Curator").count() == 1
+    assert group_permissions(Group.objects.get(name="Curator")) == before
+
+
+def test_a_curator_has_no_right_to_change_users_groups_or_the_outbox():
+    curator = make_curator()
+    for permission in (
+        "accounts.change_user",
+        "accounts.add_user",
+        "accounts.delete_user",
+        "auth.change_group",
+        "digest.delete_paper",
+        "digest.change_delivery",
+        "digest.delete_source",
+        "subscriptions.change_subscription",
+    ):
+        assert not curator.has_perm(permission), permission
+
+
+ADMIN_PAGES = [
+    ("admin:index", []),
+    ("admin:digest_today", []),
+    ("admin:digest_paper_changelist", []),
+    ("admin:digest_source_changelist", []),
+    ("admin:digest_delivery_changelist", []),
+    ("admin:accounts_user_changelist", []),
+    ("admin:subscriptions_subscription_changelist", []),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), ADMIN_PAGES)
+def test_anonymous_visitors_get_the_login_page(client, name, args):
+    url = reverse(name, args=args)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    login = client.get(response["Location"])
+    assert login.status_code == 200
+    assert b'name="password"' in login.content
+
+
+def test_anonymous_cannot_preview_an_email_or_hold_the_send(client):
+    subscriber = UserFactory()
+    preview = client.get(reverse("admin:digest_today_preview", args=[subscriber.pk]))
+    assert preview.status_code == 302
+    assert preview["Location"].startswith(reverse("admin:login"))
+    hold = client.post(reverse("admin:digest_today_hold"), {"date": "2026-01-05"})
+    assert hold.status_code == 302
+    assert not DeliveryHold.objects.exists()
+
+
+def test_a_subscriber_without_staff_status_gets_the_login_page(client):
+    subscriber = UserFactory()
+    client.force_login(subscriber)
+    response = client.get(reverse("admin:digest_paper_changelist"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_a_curator_cannot_change_a_users_password(client):
+    subscriber = UserFactory(email="reader@example.org")
+    client.force_login(make_curator())
+    url = reverse("admin:auth_user_password_change", args=[subscriber.pk])
+    assert client.get(url).status_code == 403
+    response = client.post(url, {"password1": "n3w-Passw0rd!x", "password2": "n3w-Passw0rd!x"})
+    assert response.status_code == 403
+    subscriber.refresh_from_db()
+    assert subscriber.check_password(PASSWORD)
+
+
+def test_a_curator_sees_a_subscriber_but_cannot_change_their_settings(client):
+    subscriber = UserFactory(email="reader@example.org", delivery_hour=7)
+    client.force_login(make_curator())
+    url = reverse("admin:accounts_user_change", args=[subscriber.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b"reader@example.org" in page.content
+    assert b'name="delivery_hour"' not in page.content  # read-only, no input
+    response = client.post(
+        url, {"email": "reader@example.org", "delivery_hour": 3, "frequency": "paused"}
+    )
+    assert response.status_code == 403
+    subscriber.refresh_from_db()
+    assert (subscriber.delivery_hour, subscriber.frequency) == (7, "daily")
+
+
+def test_a_curator_cannot_add_users_or_edit_groups(client):
+    client.force_login(make_curator())
+    assert client.get(reverse("admin:accounts_user_add")).status_code == 403
+    group = curator_group()
+    assert client.get(reverse("admin:auth_group_changelist")).status_code == 403
+    assert client.post(reverse("admin:auth_group_change", args=[group.pk]), {}).status_code == 403
+
+
+def test_a_curator_can_edit_papers_and_add_sources(client):
+    paper = PaperFactory()
+    client.force_login(make_curator())
+    assert client.get(reverse("admin:digest_paper_change", args=[paper.pk])).status_code == 200
+    assert client.get(reverse("admin:digest_source_add")).status_code == 200
+    assert client.get(reverse("admin:digest_today")).status_code == 200
+
+
+def test_staff_outside_the_curator_group_cannot_open_the_curation_pages(client):
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    assert client.get(reverse("admin:digest_today")).status_code == 403
+    assert client.get(reverse("admin:digest_paper_changelist")).status_code == 403
+    assert client.post(reverse("admin:digest_today_hold"), {}).status_code == 403
+    assert not DeliveryHold.objects.exists()
+
+
+def test_a_view_only_staff_member_cannot_hide_papers(client):
+    paper = PaperFactory()
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_paper"))
+    client.force_login(User.objects.get(pk=staff.pk))
+    changelist = client.get(reverse("admin:digest_paper_changelist"))
+    assert changelist.status_code == 200
+    assert b'value="hide"' not in changelist.content
+    client.post(
+        reverse("admin:digest_paper_changelist"),
+        {"action": "hide", "_selected_action": [paper.pk]},
+    )
+    assert Paper.objects.get(pk=paper.pk).hidden is False
+
+
+def test_superusers_keep_everything(client):
+    subscriber = UserFactory()
+    SourceFactory()
+    client.force_login(make_superuser())
+    password_url = reverse("admin:auth_user_password_change", args=[subscriber.pk])
+    assert client.get(password_url).status_code == 200
+    assert client.get(reverse("admin:accounts_user_add")).status_code == 200
+    assert client.get(reverse("admin:auth_group_changelist")).status_code == 200
+    assert client.get(reverse("admin:digest_today")).status_code == 200
+
+
+def test_a_superuser_edits_a_subscription_with_the_subscribers_own_rules(client):
+    from subscriptions.models import Subscription
+    from tests.factories import SubscriptionFactory
+
+    subscription = SubscriptionFactory(name="Old", query="zero-shot")
+    client.force_login(make_superuser())
+    url = reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+    too_long = client.post(
+        url,
+        {"owner": subscription.owner.pk, "name": "New", "query": "x" * 1001, "enabled": "on"},
+    )
+    assert too_long.status_code == 200
+    assert "under 1000 characters" in too_long.content.decode()
+    saved = client.post(
+        url,
+        {"owner": subscription.owner.pk, "name": "  New   name ", "query": "diffusion"},
+    )
+    assert saved.status_code == 302
+    subscription = Subscription.objects.get(pk=subscription.pk)
+    assert (subscription.name, subscription.query, subscription.enabled) == (
+        "New name",
+        "diffusion",
+        False,
+    )

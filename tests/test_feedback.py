@@ -1,0 +1,97 @@
+"""Feedback links under each paper: signed, no login; GET asks, POST records."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from digest.links import feedback_token, feedback_url
+from digest.models import Feedback
+from tests.factories import PaperFactory, UserFactory
+from tests.mailhelpers import path_of
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_cache")]
+
+
+@pytest.fixture
+def reader_and_paper():
+    return UserFactory(), PaperFactory(title="A paper worth reading")
+
+
+def test_feedback_url_is_absolute_on_site_url(reader_and_paper):
+    user, paper = reader_and_paper
+    assert feedback_url(user, paper, "more").startswith("http://localhost:8000/f/")
+
+
+def test_feedback_url_refuses_unknown_kinds(reader_and_paper):
+    user, paper = reader_and_paper
+    with pytest.raises(ValueError):
+        feedback_url(user, paper, "love")
+
+
+def test_get_shows_a_confirm_page_and_records_nothing(client, reader_and_paper):
+    user, paper = reader_and_paper
+    page = client.get(path_of(feedback_url(user, paper, "more")))
+    assert page.status_code == 200
+    assert "More papers like this?" in page.content.decode()
+    assert "A paper worth reading" in page.content.decode()
+    assert not Feedback.objects.exists()
+
+
+def test_post_records_feedback_without_login_or_cookies(reader_and_paper):
+    from django.test import Client
+
+    user, paper = reader_and_paper
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post(path_of(feedback_url(user, paper, "less")))
+    assert response.status_code == 200
+    assert "Thanks" in response.content.decode()
+    assert Feedback.objects.get(user=user, paper=paper).kind == "less"
+
+
+def test_latest_feedback_wins(client, reader_and_paper):
+    user, paper = reader_and_paper
+    client.post(path_of(feedback_url(user, paper, "less")))
+    client.post(path_of(feedback_url(user, paper, "more")))
+    assert list(Feedback.objects.values_list("kind", flat=True)) == ["more"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        feedback_token(1, 1, "more") + "x",
+        # Signed for another purpose (the digest view salt) must not work here.
+        "eyJ1IjoxLCJwIjoxLCJrIjoibW9yZSJ9:forged",
+    ],
+)
+def test_bad_tokens_are_refused(client, token):
+    assert client.get(reverse("feedback", args=[token])).status_code == 404
+    assert client.post(reverse("feedback", args=[token])).status_code == 404
+    assert not Feedback.objects.exists()
+
+
+def test_feedback_for_a_deleted_paper_is_refused(client, reader_and_paper):
+    user, paper = reader_and_paper
+    path = path_of(feedback_url(user, paper, "more"))
+    paper.delete()
+    assert client.post(path).status_code == 404
+
+
+def test_every_paper_in_the_digest_email_has_working_feedback_links(client):
+    from digest.digest_email import render_digest_email
+    from tests.factories import DigestItemFactory
+    from tests.mailhelpers import URL
+
+    item = DigestItemFactory(paper__title="Emailed paper")
+    DigestItemFactory(digest=item.digest, paper__title="Another emailed paper")
+    message = render_digest_email(item.digest)
+    text, html = message.body, message.alternatives[0][0]
+    more = [url for url in URL.findall(text) if "/f/" in url]
+    assert len(more) == 4  # two per paper
+    for url in more:
+        assert url in html.replace("&amp;", "&")
+    client.post(path_of(more[0]))
+    client.post(path_of(more[1]))
+    feedback = Feedback.objects.get(user=item.user, paper=item.paper)
+    assert feedback.kind == "less"  # "not relevant" came second for the first paper

@@ -1,0 +1,171 @@
+"""The match step: new papers against enabled subscriptions, Match rows with hits and a score,
+idempotent; a saved subscription is re-matched at once; ranking puts the right papers first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from django.utils import timezone
+
+from digest.models import Paper
+from subscriptions import services
+from subscriptions.corpus import clear_cache
+from subscriptions.matcher import match_new_papers, rank_key, rematch_subscription
+from subscriptions.models import Match, Subscription
+from tests.factories import DigestItemFactory, PaperFactory, SubscriptionFactory, UserFactory
+from tests.realpapers import real_paper
+
+pytestmark = pytest.mark.django_db
+
+COSYVOICE = "CosyVoice: A Scalable"
+METRIC3D = "Metric3D: Towards Zero-shot"
+LOTUS = "Lotus: Diffusion-based"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def test_new_papers_are_matched_with_hits_and_a_score_and_marked():
+    cosyvoice, lotus = real_paper(COSYVOICE), real_paper(LOTUS)
+    subscription = SubscriptionFactory(query="zero-shot vocoder")
+    assert match_new_papers() == 2
+    [match] = Match.objects.all()
+    assert (match.subscription, match.paper, match.owner) == (
+        subscription,
+        cosyvoice,
+        subscription.owner,
+    )
+    assert match.hits == [
+        {"term": "zero-shot", "field": "title"},
+        {"term": "zero-shot", "field": "abstract"},
+        {"term": "vocoder", "field": "abstract"},
+    ]
+    assert match.score > 0
+    assert Paper.objects.filter(matched_at__isnull=True).count() == 0
+    lotus.refresh_from_db()
+    assert lotus.matched_at is not None  # looked at, matched nothing
+
+
+def test_running_the_step_twice_writes_nothing_twice():
+    real_paper(COSYVOICE)
+    SubscriptionFactory(query="zero-shot")
+    match_new_papers()
+    before = list(Match.objects.values_list("subscription_id", "paper_id", "hits"))
+    assert match_new_papers() == 0  # nothing new
+    Paper.objects.update(matched_at=None)  # as if a crash lost the marks
+    assert match_new_papers() == 1
+    assert list(Match.objects.values_list("subscription_id", "paper_id", "hits")) == before
+
+
+def test_hidden_papers_wait_and_disabled_subscriptions_are_skipped():
+    hidden = real_paper(COSYVOICE, hidden=True)
+    real_paper(METRIC3D)
+    SubscriptionFactory(query="zero-shot", enabled=False)
+    enabled = SubscriptionFactory(query="zero-shot")
+    assert match_new_papers() == 1
+    assert list(Match.objects.values_list("subscription_id", flat=True)) == [enabled.id]
+    hidden.refresh_from_db()
+    assert hidden.matched_at is None
+    Paper.objects.filter(pk=hidden.pk).update(hidden=False)
+    assert match_new_papers() == 1
+    assert Match.objects.filter(paper=hidden, subscription=enabled).exists()
+
+
+def test_bulk_created_subscriptions_are_compiled_by_the_step_and_invalid_ones_skipped(caplog):
+    real_paper(COSYVOICE)
+    owner = UserFactory()
+    Subscription.objects.bulk_create(
+        [
+            Subscription(owner=owner, name="bulk", query="CosyVoice"),
+            Subscription(owner=owner, name="broken", query="(CosyVoice"),
+        ]
+    )
+    assert not Match.objects.exists()  # bulk saves trigger no per-row work
+    with caplog.at_level(logging.WARNING, logger="subscriptions.matcher"):
+        match_new_papers()
+    bulk = Subscription.objects.get(name="bulk")
+    assert bulk.compiled.startswith("[1,")
+    assert list(Match.objects.values_list("subscription__name", flat=True)) == ["bulk"]
+    assert "invalid query" in caplog.text
+
+
+def test_a_title_match_scores_above_an_abstract_match():
+    in_title = PaperFactory(title="Diffusion for proteins", abstract="We fold proteins.")
+    in_abstract = PaperFactory(title="Protein folding", abstract="A diffusion model folds them.")
+    SubscriptionFactory(query="diffusion")
+    match_new_papers()
+    scores = dict(Match.objects.values_list("paper_id", "score"))
+    assert scores[in_title.id] > scores[in_abstract.id]
+
+
+def test_a_rare_word_scores_above_a_common_one():
+    for number in range(8):
+        PaperFactory(title=f"Filler {number}", abstract="A language model for things.")
+    rare = PaperFactory(title="Speech", abstract="A neural vocoder.")
+    common = PaperFactory(title="Text", abstract="A language model.")
+    SubscriptionFactory(query="vocoder OR model")
+    match_new_papers()
+    scores = dict(Match.objects.values_list("paper_id", "score"))
+    assert scores[rare.id] > scores[common.id]
+
+
+def test_upvotes_break_ties_and_never_outweigh_relevance():
+    plain = PaperFactory(title="Diffusion", abstract="x", upvotes=0)
+    popular = PaperFactory(title="Diffusion", abstract="y", upvotes=4000)
+    better = PaperFactory(title="Diffusion", abstract="diffusion again", upvotes=0)
+    SubscriptionFactory(query="diffusion")
+    match_new_papers()
+    scores = dict(Match.objects.values_list("paper_id", "score"))
+    assert scores[better.id] > scores[popular.id] > scores[plain.id]
+
+
+def test_featured_papers_rank_first():
+    assert rank_key(featured=True, score=0.1) < rank_key(featured=False, score=99.0)
+    assert rank_key(featured=False, score=2.0) < rank_key(featured=False, score=1.0)
+
+
+def test_saving_a_subscription_rematches_it_at_once():
+    cosyvoice, metric3d = real_paper(COSYVOICE), real_paper(METRIC3D)
+    owner = UserFactory()
+    subscription = services.create_subscription(owner=owner, name="TTS", query="CosyVoice")
+    assert list(subscription.matches.values_list("paper_id", flat=True)) == [cosyvoice.id]
+    services.update_subscription(subscription, name="TTS", query="Metric3D", enabled=True)
+    assert list(subscription.matches.values_list("paper_id", flat=True)) == [metric3d.id]
+    services.update_subscription(subscription, name="TTS", query="Metric3D", enabled=False)
+    assert not subscription.matches.exists()
+
+
+def test_a_plain_save_does_no_matching_work():
+    real_paper(COSYVOICE)
+    SubscriptionFactory(query="zero-shot")  # services.create_subscription re-matches; save() not
+    assert not Match.objects.exists()
+
+
+def test_rematching_keeps_what_was_already_sent_and_old_papers():
+    sent = real_paper(COSYVOICE)
+    old = real_paper(METRIC3D, created_at=timezone.now() - dt.timedelta(days=30))
+    subscription = SubscriptionFactory(query="zero-shot")
+    match_new_papers()
+    DigestItemFactory(digest__user=subscription.owner, paper=sent)
+    sent_match = Match.objects.get(subscription=subscription, paper=sent)
+    subscription.query = "Lotus"
+    subscription.save()
+    assert rematch_subscription(subscription) == 0
+    remaining = set(subscription.matches.values_list("id", flat=True))
+    assert sent_match.id in remaining  # delivered: its explanation stays as it was sent
+    assert Match.objects.filter(subscription=subscription, paper=old).exists()  # out of window
+
+
+def test_rematching_matches_papers_of_the_last_days_only(settings):
+    settings.MATCH_REMATCH_DAYS = 3
+    recent = real_paper(COSYVOICE, created_at=timezone.now() - dt.timedelta(days=2))
+    real_paper(METRIC3D, created_at=timezone.now() - dt.timedelta(days=5))
+    subscription = SubscriptionFactory(query="zero-shot")
+    assert rematch_subscription(subscription) == 1
+    assert list(subscription.matches.values_list("paper_id", flat=True)) == [recent.id]

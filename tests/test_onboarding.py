@@ -1,0 +1,138 @@
+"""Onboarding after sign-up: categories, a first query with a preview of the last week's
+matches (also without JavaScript, as a plain form post), time zone, hour and frequency."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from subscriptions.models import Match, Subscription
+from subscriptions.previewing import compose_query
+from tests.factories import PaperFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_cache")]
+
+
+@pytest.fixture
+def newcomer(client):
+    user = UserFactory(email="new@example.org", timezone="Europe/Lisbon")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def papers():
+    return [
+        PaperFactory(
+            title="Zero-shot segmentation", categories=["cs.CV"], primary_category="cs.CV"
+        ),
+        PaperFactory(title="Zero-shot translation", categories=["cs.CL"], primary_category="cs.CL"),
+        PaperFactory(title="Graph neural networks", categories=["cs.LG"]),
+        PaperFactory(
+            title="Old zero-shot paper", created_at=timezone.now() - dt.timedelta(days=30)
+        ),
+    ]
+
+
+def data(**changes):
+    base = {
+        "query": "zero-shot",
+        "name": "",
+        "timezone": "Europe/Lisbon",
+        "delivery_hour": "6",
+        "frequency": "daily",
+        "action": "save",
+    }
+    return {**base, **changes}
+
+
+def test_page_offers_categories_syntax_help_and_the_detected_zone(client, newcomer):
+    page = client.get(reverse("accounts:onboarding")).content.decode()
+    assert 'value="cs.CV"' in page and "Computer Vision and Pattern Recognition" in page
+    assert 'value="stat.ML"' in page
+    assert reverse("subscriptions:query_help") in page
+    assert '<option value="Europe/Lisbon" selected>' in page
+    assert "js/preview.js" in page and "js/timezone.js" in page
+
+
+def test_preview_without_javascript_shows_last_weeks_matches(client, newcomer, papers):
+    page = client.post(reverse("accounts:onboarding"), data(action="preview")).content.decode()
+    assert "Zero-shot segmentation" in page and "Zero-shot translation" in page
+    assert "Old zero-shot paper" not in page and "Graph neural networks" not in page
+    assert 'data-preview-total="2"' in page
+    assert not Subscription.objects.exists()  # a preview saves nothing
+
+
+def test_preview_with_categories_narrows_the_query(client, newcomer, papers):
+    page = client.post(
+        reverse("accounts:onboarding"), data(action="preview", categories=["cs.CV"])
+    ).content.decode()
+    assert "Zero-shot segmentation" in page and "Zero-shot translation" not in page
+
+
+def test_live_preview_fragment(client, newcomer, papers):
+    fragment = client.get(
+        reverse("subscriptions:preview_fragment"), {"query": "zero-shot", "categories": "cs.CL"}
+    ).content.decode()
+    assert "Zero-shot translation" in fragment and "Zero-shot segmentation" not in fragment
+    assert "<html" not in fragment
+
+
+def test_preview_explains_a_query_error(client, newcomer):
+    fragment = client.get(
+        reverse("subscriptions:preview_fragment"), {"query": "(zero-shot"}
+    ).content.decode()
+    assert 'data-preview-state="error"' in fragment and "column" in fragment
+
+
+def test_saving_creates_the_subscription_sets_the_schedule_and_matches(client, newcomer, papers):
+    response = client.post(
+        reverse("accounts:onboarding"),
+        data(categories=["cs.CV", "cs.CL"], timezone="Asia/Kolkata", frequency="weekly"),
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("subscriptions:list")
+    subscription = Subscription.objects.get(owner=newcomer)
+    assert subscription.query == "(zero-shot) AND (cat:cs.CV OR cat:cs.CL)"
+    assert subscription.name == "zero-shot"
+    newcomer.refresh_from_db()
+    assert (newcomer.timezone, newcomer.delivery_hour, newcomer.frequency) == (
+        "Asia/Kolkata",
+        6,
+        "weekly",
+    )
+    matched = set(Match.objects.filter(subscription=subscription).values_list("paper", flat=True))
+    assert matched == {papers[0].pk, papers[1].pk}
+
+
+def test_categories_alone_make_a_subscription(client, newcomer, papers):
+    client.post(reverse("accounts:onboarding"), data(query="", categories=["cs.LG"]))
+    subscription = Subscription.objects.get(owner=newcomer)
+    assert (subscription.name, subscription.query) == ("New in cs.LG", "cat:cs.LG")
+
+
+def test_nothing_to_follow_is_refused(client, newcomer):
+    page = client.post(reverse("accounts:onboarding"), data(query="  ")).content.decode()
+    assert "Write what to look for, or choose at least one category." in page
+    assert not Subscription.objects.exists()
+
+
+def test_an_invalid_query_is_refused_with_the_parser_message(client, newcomer):
+    response = client.post(reverse("accounts:onboarding"), data(query="zero-shot AND"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["query"]
+    assert not Subscription.objects.exists()
+    newcomer.refresh_from_db()
+    assert newcomer.delivery_hour != 6  # the schedule is saved with the subscription or not at all
+
+
+def test_unknown_categories_are_refused(client, newcomer):
+    response = client.post(reverse("accounts:onboarding"), data(categories=["cs.XX"]))
+    assert "categories" in response.context["form"].errors
+
+
+def test_compose_query_keeps_known_categories_once():
+    assert compose_query("  a   b ", ["cs.CV", "cs.CV", "nope"]) == "(a b) AND (cat:cs.CV)"
+    assert compose_query("", []) == ""

@@ -27,11 +27,7 @@ from digest import links
 from digest import mail as composer
 from digest.abstracts import short_authors, trim_at_sentence
 from digest.models import Delivery, Digest, DigestItem, Paper
-
-try:  # the matcher knows its own query language best; see digest/highlight.py
-    from subscriptions.matcher import highlight
-except ImportError:  # pragma: no cover - depends on which branch landed first
-    from digest.highlight import highlight
+from subscriptions.matcher import highlight  # the matcher marks exactly what it matched
 
 FIELD_NAMES = {
     "title": "title",

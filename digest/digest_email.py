@@ -190,6 +190,7 @@ def paper_shell(paper: Paper) -> PaperShell:
         **static,
         "abstract_html": mark_safe(ABSTRACT_SLOT),
         "reasons": REASONS_SLOT,
+        "reasons_wrapped": REASONS_SLOT,
         "reasons_html": mark_safe(REASONS_SLOT),
     }
     html = _partial("emails/_digest-paper.html").render(Context({"paper": slotted}))
@@ -239,10 +240,12 @@ def _fill_shell(item: DigestItem) -> PaperBlock:
     featured = item.section == DigestItem.Section.FEATURED
     abstract_html = highlight(str(shell.static["abstract"]), [h for h in hits if h.get("term")])
     reasons = reasons_text(hits, featured)
+    reasons_wrapped = wrap(f"Why: {reasons}") if reasons else ""
     context = {
         **shell.static,
         "abstract_html": abstract_html,
         "reasons": reasons,
+        "reasons_wrapped": reasons_wrapped,
         "reasons_html": reasons_html(hits, featured),
     }
     if shell.html is not None and reasons:
@@ -255,7 +258,7 @@ def _fill_shell(item: DigestItem) -> PaperBlock:
             _partial("emails/_digest-paper.html").render(Context({"paper": context}))
         )
     if shell.text is not None and reasons:
-        text = shell.text[0] + reasons + shell.text[1]
+        text = shell.text[0] + reasons_wrapped + shell.text[1]
     else:
         text = _partial("emails/_digest-paper.txt").render(
             Context({"paper": context}, autoescape=False)

@@ -7,9 +7,11 @@ The protocol, which is what makes a crash harmless:
    marks them ``sending`` with its claim token and a lease (``DELIVERY_LEASE_SECONDS``). Rows
    whose date has a ``DeliveryHold`` are not due.
 2. **Send.** It renders each digest (the Message-ID is derived from the delivery, so every
-   attempt carries the same one) and sends it over one reused SMTP session.
-3. **Record.** Right after the server's 250 it commits ``sent`` + Message-ID, guarded by its
-   claim token, so a worker whose lease ran out cannot overwrite a newer claim.
+   attempt carries the same one) and, holding a lock on the row after re-checking its claim
+   (so an account deletion that cancelled it wins), sends it over one reused SMTP session.
+3. **Record.** Right after the server's 250, ``sent`` + Message-ID commit in that same
+   transaction, guarded by the claim token, so a worker whose lease ran out cannot overwrite a
+   newer claim.
 
 A worker that dies leaves its rows ``sending``; when the lease runs out they are due again and
 the next worker reclaims them. **The only window in which a person can get a digest twice** is a
@@ -228,11 +230,13 @@ def _still_claimed(delivery: Delivery) -> bool:
 
 @contextmanager
 def _claim_held_while_sending():
-    """A transaction that keeps the row lock taken by ``_still_claimed`` for the length of the
-    SMTP conversation. On SQLite a transaction would lock the whole database instead, and a
-    slow or dead mail server would stall every other writer for the SMTP timeout; there the
-    claim is only re-checked, leaving a window of one SMTP send in which an account deletion
-    could cross a send."""
+    """One transaction from the claim re-check to recording "sent", holding the row lock
+    ``_still_claimed`` took for the length of the SMTP conversation. On SQLite a transaction
+    would lock the whole database instead, and a slow or dead mail server would stall every
+    other writer (the web included) for the SMTP timeout; there the claim is re-checked and
+    "sent" recorded right after the server's 250, each in its own autocommit, which leaves the
+    same one-write duplicate window and a one-send window in which an account deletion can
+    cross a send."""
     if db_connection.features.has_select_for_update:
         with transaction.atomic():
             yield
@@ -271,6 +275,18 @@ def _deliver_one(
                 report.lost_claims += 1
                 return
             session.send(message)
+            # The server said 250. "sent" commits with this transaction: a crash between
+            # here and the commit is the one window in which the message can go twice.
+            accepted = time.perf_counter()
+            _finish(
+                delivery,
+                Delivery.Status.SENT,
+                sent_at=timezone.now(),
+                message_id=message_id,
+                last_error="",
+            )
+        report.commit_lag.append(time.perf_counter() - accepted)
+        report.sent += 1
     except SendError as error:
         if error.outcome is Outcome.PERMANENT:
             if _finish(delivery, Delivery.Status.FAILED, last_error=str(error)[:2000]):
@@ -279,19 +295,6 @@ def _deliver_one(
             return
         _retry_or_fail(delivery, error, report)
         raise
-    accepted = time.perf_counter()
-    finished = _finish(
-        delivery,
-        Delivery.Status.SENT,
-        sent_at=timezone.now(),
-        message_id=message_id,
-        last_error="",
-    )
-    report.commit_lag.append(time.perf_counter() - accepted)
-    if finished:
-        report.sent += 1
-    else:
-        report.lost_claims += 1
 
 
 def deliver(deliveries: list[Delivery], session: SMTPSession | None = None) -> DeliveryReport:

@@ -27,11 +27,7 @@ from digest import links
 from digest import mail as composer
 from digest.abstracts import short_authors, trim_at_sentence
 from digest.models import Delivery, Digest, DigestItem, Paper
-
-try:  # the matcher knows its own query language best; see digest/highlight.py
-    from subscriptions.matcher import highlight
-except ImportError:  # pragma: no cover - depends on which branch landed first
-    from digest.highlight import highlight
+from subscriptions.matcher import highlight  # the matcher marks exactly what it matched
 
 FIELD_NAMES = {
     "title": "title",
@@ -194,6 +190,7 @@ def paper_shell(paper: Paper) -> PaperShell:
         **static,
         "abstract_html": mark_safe(ABSTRACT_SLOT),
         "reasons": REASONS_SLOT,
+        "reasons_wrapped": REASONS_SLOT,
         "reasons_html": mark_safe(REASONS_SLOT),
     }
     html = _partial("emails/_digest-paper.html").render(Context({"paper": slotted}))
@@ -243,10 +240,12 @@ def _fill_shell(item: DigestItem) -> PaperBlock:
     featured = item.section == DigestItem.Section.FEATURED
     abstract_html = highlight(str(shell.static["abstract"]), [h for h in hits if h.get("term")])
     reasons = reasons_text(hits, featured)
+    reasons_wrapped = wrap(f"Why: {reasons}") if reasons else ""
     context = {
         **shell.static,
         "abstract_html": abstract_html,
         "reasons": reasons,
+        "reasons_wrapped": reasons_wrapped,
         "reasons_html": reasons_html(hits, featured),
     }
     if shell.html is not None and reasons:
@@ -259,7 +258,7 @@ def _fill_shell(item: DigestItem) -> PaperBlock:
             _partial("emails/_digest-paper.html").render(Context({"paper": context}))
         )
     if shell.text is not None and reasons:
-        text = shell.text[0] + reasons + shell.text[1]
+        text = shell.text[0] + reasons_wrapped + shell.text[1]
     else:
         text = _partial("emails/_digest-paper.txt").render(
             Context({"paper": context}, autoescape=False)

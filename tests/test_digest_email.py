@@ -203,3 +203,18 @@ def test_a_curators_edit_shows_in_the_next_email(subscription):
     paper.curator_note = "Second thoughts"
     paper.save()
     assert "Second thoughts" in render_digest_email(digest).body
+
+
+def test_plain_text_is_wrapped_for_reading_in_a_terminal(subscription):
+    other = SubscriptionFactory(owner=subscription.owner, name="A rather long subscription name")
+    paper = add_paper(subscription, abstract="Zero-shot words. " * 40, title="Short title")
+    Match.objects.create(
+        subscription=other,
+        paper=paper,
+        owner=subscription.owner,
+        hits=[{"term": "words", "field": "abstract"}, {"term": "zero-shot", "field": "title"}],
+        score=1,
+    )
+    body = render_digest_email(build_digest(subscription.owner, now=NOW)).body
+    assert "A rather long subscription name" in body
+    assert all(len(line) <= 78 for line in body.splitlines() if "http" not in line)

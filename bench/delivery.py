@@ -128,12 +128,32 @@ def load_papers(count: int, rng: random.Random) -> list[dict]:
 
 def vocabulary(papers: list[dict], rng: random.Random) -> list[str]:
     """Words that appear in a realistic share of papers (0.1%–1%), most common first: a
-    subscriber then gets about 5-25 matches a day, as a researcher following a topic would."""
-    df = Counter(w for p in papers for w in words(p["title"] + " " + p["abstract"]))
+    subscriber then gets a few dozen matches a day, as a researcher following a topic would.
+    Counted the way the matcher matches (by stem, with the project's tokenizer) when it is
+    available, so "model" is as frequent as "model" + "models" + "modeling"."""
+    try:
+        from subscriptions.text import stem
+    except ImportError:  # pragma: no cover - a matcher without this module
+        stem = None
+
+    def key(word: str) -> str:
+        if stem is None or "-" in word:
+            return word
+        return stem(word)
+
+    df: Counter[str] = Counter()
+    surface: dict[str, Counter[str]] = {}
+    for paper in papers:
+        found = words(paper["title"] + " " + paper["abstract"])
+        for word in found:
+            surface.setdefault(key(word), Counter())[word] += 1
+        df.update({key(word) for word in found})
     low, high = max(2, len(papers) // 1000), max(4, len(papers) // 100)
-    terms = [
-        w for w, n in df.most_common() if low <= n <= high and len(w) >= 4 and w not in STOPWORDS
-    ]
+    terms = []
+    for stem_key, n in df.most_common():
+        word = surface[stem_key].most_common(1)[0][0]
+        if low <= n <= high and len(word) >= 4 and word not in STOPWORDS:
+            terms.append(word)
     return terms[:600]
 
 
@@ -458,6 +478,8 @@ def main() -> None:
         match_seconds = time.perf_counter() - t0
         from subscriptions.models import Match
 
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # a live database has planner statistics; a fresh one not
         matches = Match.objects.count()
         print(f"match: {matches} matches in {match_seconds:.1f}s ({args.matcher})", flush=True)
 

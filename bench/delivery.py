@@ -330,7 +330,10 @@ def worker(number: int, chunk_size: int, out: multiprocessing.Queue) -> None:
 
         profile = cProfile.Profile()
         profile.runcall(_worker, number, chunk_size, out)
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+        if os.environ["BENCH_PROFILE"].endswith(".prof"):  # for pstats / snakeviz
+            profile.dump_stats(os.environ["BENCH_PROFILE"])
+        else:
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
         return
     _worker(number, chunk_size, out)
 

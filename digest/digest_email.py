@@ -122,39 +122,22 @@ def wrap(text: str, indent: str = "   ") -> str:
     return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent, subsequent_indent=indent)
 
 
-@dataclass(frozen=True)
-class PaperBlock:
-    """One paper as the email shows it, the same for everyone it is sent to with these reasons."""
-
-    title: str
-    html: SafeString
-    text: str
-
-
 # Per process, bounded whatever the number of subscribers: rendered papers (about a day's
-# worth) and papers × reasons (a few KB each, so at most a few tens of MB).
-BLOCK_CACHE_SIZE = 8192
-
-
-@dataclass(frozen=True)
-class PaperShell:
-    """A paper's block rendered once with slots where the per-reason parts go, so a new set of
-    reasons costs a highlight and two string joins, not two template renders."""
-
-    static: dict[str, object]
-    html: tuple[str, str, str] | None  # before the abstract, between, after the reasons
-    text: tuple[str, str] | None  # before the reasons, after
-
-
-ABSTRACT_SLOT = "\x00abstract\x00"
-REASONS_SLOT = "\x00reasons\x00"
-_SHELLS: OrderedDict[tuple, PaperShell] = OrderedDict()
+# worth), highlighted abstracts (papers × the terms they matched, a few KB each) and reasons.
+CACHE_SIZE = 16384
 
 
 def _remember(cache: OrderedDict, key: tuple, value):
     cache[key] = value
-    if len(cache) > BLOCK_CACHE_SIZE:
+    if len(cache) > CACHE_SIZE:
         cache.popitem(last=False)
+    return value
+
+
+def _cached(cache: OrderedDict, key: tuple):
+    value = cache.get(key)
+    if value is not None:
+        cache.move_to_end(key)
     return value
 
 
@@ -177,93 +160,78 @@ def _paper_static(paper: Paper) -> dict[str, object]:
     }
 
 
-def paper_shell(paper: Paper) -> PaperShell:
-    """The paper's block with slots, once per paper version and process (the key includes
-    ``modified_at``, so a curator's edit shows in the next email)."""
+@dataclass(frozen=True)
+class PaperParts:
+    """A paper as every digest shows it: the HTML with a hole for the highlighted abstract (the
+    only part that depends on what matched), and the plain text."""
+
+    title: str
+    abstract: str
+    html: composer.Fragment
+    text: str
+
+
+_PAPERS: OrderedDict[tuple, PaperParts] = OrderedDict()
+
+
+def paper_parts(paper: Paper) -> PaperParts:
+    """Rendered once per paper version and process (the key includes ``modified_at``, so a
+    curator's edit shows in the next email)."""
     key = (paper.pk, paper.modified_at)
-    cached = _SHELLS.get(key) if paper.pk is not None else None
-    if cached is not None:
-        _SHELLS.move_to_end(key)
+    if paper.pk is not None and (cached := _cached(_PAPERS, key)) is not None:
         return cached
     static = _paper_static(paper)
-    slotted = {
-        **static,
-        "abstract_html": mark_safe(ABSTRACT_SLOT),
-        "reasons": REASONS_SLOT,
-        "reasons_wrapped": REASONS_SLOT,
-        "reasons_html": mark_safe(REASONS_SLOT),
-    }
-    html = _partial("emails/_digest-paper.html").render(Context({"paper": slotted}))
-    text = _partial("emails/_digest-paper.txt").render(
-        Context({"paper": slotted}, autoescape=False)
+    parts = PaperParts(
+        title=str(static["title"]),
+        abstract=str(static["abstract"]),
+        html=composer.fragment(
+            "emails/_digest-paper.html",
+            {"paper": {**static, "abstract_html": composer.hole("abstract_html")}},
+        ),
+        text=_partial("emails/_digest-paper.txt").render(
+            Context({"paper": static}, autoescape=False)
+        ),
     )
-    before, _, rest = html.partition(ABSTRACT_SLOT)
-    between, _, after = rest.partition(REASONS_SLOT)
-    text_before, _, text_after = text.partition(REASONS_SLOT)
-    # A slot marker inside the paper's own text (it cannot come from a feed, but still) makes
-    # the split ambiguous: such a paper is rendered whole every time instead.
-    clean_html = html.count(ABSTRACT_SLOT) == 1 and html.count(REASONS_SLOT) == 1
-    shell = PaperShell(
-        static=static,
-        html=(before, between, after) if clean_html else None,
-        text=(text_before, text_after) if text.count(REASONS_SLOT) == 1 else None,
+    return _remember(_PAPERS, key, parts) if paper.pk is not None else parts
+
+
+_ABSTRACTS: OrderedDict[tuple, str] = OrderedDict()
+
+
+def abstract_html(paper: Paper, parts: PaperParts, hits: Sequence[dict]) -> str:
+    """The abstract with what matched marked, once per paper and set of matched terms: many
+    people follow the same topics."""
+    term_hits = [h for h in hits if h.get("term")]
+    key = (
+        paper.pk,
+        paper.modified_at,
+        frozenset((str(h.get("term")), str(h.get("field", ""))) for h in term_hits),
     )
-    return _remember(_SHELLS, key, shell) if paper.pk is not None else shell
+    if paper.pk is not None and (cached := _cached(_ABSTRACTS, key)) is not None:
+        return cached
+    marked = highlight(parts.abstract, term_hits)
+    return _remember(_ABSTRACTS, key, marked) if paper.pk is not None else marked
 
 
-_BLOCKS: OrderedDict[tuple, PaperBlock] = OrderedDict()
+_REASONS: OrderedDict[tuple, tuple[str, str]] = OrderedDict()
 
 
-def paper_block(item: DigestItem) -> PaperBlock:
-    """The paper as this email shows it: its shell with the highlighted abstract and the
-    reasons it matched filled in — cached per paper and reasons, since many people follow the
-    same topics."""
-    paper = item.paper
-    # What the block shows of the hits: term, field and subscription name (not its id, which
-    # differs per person while the text does not).
-    shown = tuple(
-        (str(h.get("term", "")), str(h.get("field", "")), str(h.get("subscription", "")))
-        for h in item.hits or []
+def reasons(hits: Sequence[dict], featured: bool) -> tuple[str, str]:
+    """Why a paper is in the email, as HTML and as the wrapped ``Why:`` line of the text (both
+    empty when there is nothing to say), once per distinct set of reasons."""
+    key = (
+        featured,
+        tuple(
+            (str(h.get("term") or ""), str(h.get("field") or ""), str(h.get("subscription") or ""))
+            for h in hits
+        ),
     )
-    key = (paper.pk, paper.modified_at, item.section, shown)
-    block = _BLOCKS.get(key) if paper.pk is not None else None
-    if block is not None:
-        _BLOCKS.move_to_end(key)
-        return block
-    block = _fill_shell(item)
-    return _remember(_BLOCKS, key, block) if paper.pk is not None else block
-
-
-def _fill_shell(item: DigestItem) -> PaperBlock:
-    shell = paper_shell(item.paper)
-    hits = item.hits or []
-    featured = item.section == DigestItem.Section.FEATURED
-    abstract_html = highlight(str(shell.static["abstract"]), [h for h in hits if h.get("term")])
-    reasons = reasons_text(hits, featured)
-    reasons_wrapped = wrap(f"Why: {reasons}") if reasons else ""
-    context = {
-        **shell.static,
-        "abstract_html": abstract_html,
-        "reasons": reasons,
-        "reasons_wrapped": reasons_wrapped,
-        "reasons_html": reasons_html(hits, featured),
-    }
-    if shell.html is not None and reasons:
-        before, between, after = shell.html
-        html = mark_safe(  # noqa: S308 - the shell was autoescaped; the fills are SafeStrings
-            before + abstract_html + between + context["reasons_html"] + after
-        )
-    else:
-        html = mark_safe(  # noqa: S308 - rendered by an autoescaping template
-            _partial("emails/_digest-paper.html").render(Context({"paper": context}))
-        )
-    if shell.text is not None and reasons:
-        text = shell.text[0] + reasons_wrapped + shell.text[1]
-    else:
-        text = _partial("emails/_digest-paper.txt").render(
-            Context({"paper": context}, autoescape=False)
-        )
-    return PaperBlock(title=str(shell.static["title"]), html=html, text=text)
+    if (cached := _cached(_REASONS, key)) is not None:
+        return cached
+    text = reasons_text(hits, featured)
+    return _remember(
+        _REASONS, key, (reasons_html(hits, featured), wrap(f"Why: {text}") if text else "")
+    )
 
 
 @functools.cache
@@ -271,21 +239,26 @@ def _partial(name: str) -> Template:
     return composer._engine().get_template(name)
 
 
-def item_context(item: DigestItem, user, feedback_base: str) -> dict[str, object]:
-    block = paper_block(item)
-    return {
-        "rank": item.rank,
-        "title": block.title,
-        "html": block.html,
-        "text": block.text,
-        # Signed per user and paper: a click records feedback without logging in.
-        "more_url": feedback_base.replace(
-            TOKEN_SLOT, links.feedback_token(user.pk, item.paper_id, "more")
-        ),
-        "less_url": feedback_base.replace(
-            TOKEN_SLOT, links.feedback_token(user.pk, item.paper_id, "less")
-        ),
-    }
+@functools.cache
+def _item_html(with_reasons: bool) -> composer.Fragment:
+    hole = composer.hole
+    item = {"paper_html": hole("paper_html"), "more_url": hole("more"), "less_url": hole("less")}
+    item["reasons_html"] = hole("reasons") if with_reasons else ""
+    return composer.fragment("emails/_digest-item.html", {"item": item})
+
+
+@functools.cache
+def _item_text(with_reasons: bool) -> composer.Fragment:
+    hole = composer.hole
+    item = {"rank": hole("rank"), "paper_text": hole("paper_text")}
+    item |= {"more_url": hole("more"), "less_url": hole("less")}
+    item["reasons_wrapped"] = hole("reasons") if with_reasons else ""
+    return composer.fragment("emails/_digest-item.txt", {"item": item})
+
+
+@functools.cache
+def _section_heading(template_name: str, title: str) -> str:
+    return composer.fragment(template_name, {"section": {"title": title}}).fill({})
 
 
 TOKEN_SLOT = "TOKEN-SLOT"
@@ -297,39 +270,91 @@ def feedback_base_url() -> str:
     return links.absolute(reverse("feedback", args=[TOKEN_SLOT]))
 
 
+@dataclass(frozen=True)
+class Papers:
+    """The papers part of a digest email, for its HTML and its plain text."""
+
+    html: SafeString
+    text: str
+    titles: list[str]
+    sections: int
+
+
+def render_papers(user, items: Sequence[DigestItem]) -> Papers:
+    """The email's papers, featured first, each filled into the partials rendered once per
+    process: per recipient this is string joins, cached highlights and two signed links."""
+    feedback = feedback_base_url()
+    featured = [i for i in items if i.section == DigestItem.Section.FEATURED]
+    matched = [i for i in items if i.section != DigestItem.Section.FEATURED]
+    sections = [("Featured", featured)] if featured else []
+    if matched:
+        sections.append(("Matching your subscriptions" if featured else "", matched))
+    html_out: list[str] = []
+    text_out: list[str] = []
+    titles: list[str] = []
+    for title, section_items in sections:
+        html_out.append(_section_heading("emails/_digest-section.html", title))
+        text_out.append(_section_heading("emails/_digest-section.txt", title))
+        for item in section_items:
+            paper = item.paper
+            parts = paper_parts(paper)
+            hits = item.hits or []
+            why_html, why_text = reasons(hits, item.section == DigestItem.Section.FEATURED)
+            # Signed per user and paper: a click records feedback without logging in.
+            more = feedback.replace(TOKEN_SLOT, links.feedback_token(user.pk, paper.pk, "more"))
+            less = feedback.replace(TOKEN_SLOT, links.feedback_token(user.pk, paper.pk, "less"))
+            html_out.append(
+                _item_html(bool(why_html)).fill(
+                    {
+                        "paper_html": parts.html.fill(
+                            {"abstract_html": abstract_html(paper, parts, hits)}
+                        ),
+                        "reasons": why_html,
+                        "more": _esc(more),
+                        "less": _esc(less),
+                    }
+                )
+            )
+            text_out.append(
+                _item_text(bool(why_text)).fill(
+                    {
+                        "rank": str(item.rank),
+                        "paper_text": parts.text,
+                        "reasons": why_text,
+                        "more": more,
+                        "less": less,
+                    }
+                )
+            )
+            titles.append(parts.title)
+    return Papers(
+        html=mark_safe("".join(html_out)),  # noqa: S308 - autoescaped partials, escaped fills
+        text="".join(text_out),
+        titles=titles,
+        sections=len(sections),
+    )
+
+
 def email_context(digest: Digest, items: Iterable[DigestItem]) -> dict[str, object]:
     items = list(items)
     shown = [item for item in items if item.in_email]
-    user = digest.user
-    base = feedback_base_url()
-    featured = [
-        item_context(i, user, base) for i in shown if i.section == DigestItem.Section.FEATURED
-    ]
-    matched = [
-        item_context(i, user, base) for i in shown if i.section != DigestItem.Section.FEATURED
-    ]
-    sections = []
-    if featured:
-        sections.append({"title": "Featured", "items": featured})
-    if matched:
-        sections.append(
-            {"title": "Matching your subscriptions" if featured else "", "items": matched}
-        )
+    papers = render_papers(digest.user, shown)
     total = digest.papers_total if digest.papers_total else len(items)
     view_url = links.digest_view_url(digest)
-    first_titles = [item["title"] for item in (featured + matched)[:2]]
     return {
         "digest": digest,
         "date_label": date_label(digest.date),
         "headline": headline(total),
         "count": total,
-        "sections": sections,
+        "sections": papers.sections,
+        "papers_html": papers.html,
+        "papers_text": papers.text,
         "more_count": max(total - len(shown), 0),
         "more_url": view_url or links.manage_url(),
         "view_url": view_url,
         "manage_url": links.manage_url(),
         "unsubscribe_url": links.unsubscribe_url(digest.user),
-        "preheader": " · ".join(first_titles) or "No new papers matched your subscriptions.",
+        "preheader": " · ".join(papers.titles[:2]) or "No new papers matched your subscriptions.",
         "footer_reason": "You receive this digest because you follow papers on",
     }
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import email.generator
 import functools
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,6 +32,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Engine, engines
 from django.template.base import Template
+from django.utils.safestring import SafeString, mark_safe
 from mjml import mjml2html
 
 BODY_MARKER = "<!-- paperboy:body -->"
@@ -69,6 +72,45 @@ def _text_template(template_name: str) -> Template:
 
 def _render_text(template_name: str, context: Mapping[str, object]) -> str:
     return _text_template(template_name).render(Context(dict(context), autoescape=False))
+
+
+def hole(name: str) -> SafeString:
+    """A marker for ``fragment``: where a value goes that is only known per message."""
+    return mark_safe(f"<!--hole:{name}-->")  # noqa: S308 - a constant HTML comment
+
+
+HOLE = re.compile(r"<!--hole:(\w+)-->")
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """A partial template rendered once, as the literal text between its holes."""
+
+    pieces: tuple[str, ...]
+    holes: tuple[str, ...]
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        """The partial as ``render`` would give it with ``values`` in the holes (values go in
+        as they are: escape them first where the partial is HTML)."""
+        out = [self.pieces[0]]
+        for name, piece in zip(self.holes, self.pieces[1:], strict=True):
+            out += (values[name], piece)
+        return "".join(out)
+
+
+def fragment(template_name: str, context: Mapping[str, object]) -> Fragment:
+    """``template_name`` rendered with ``context``, in which ``hole()`` values mark what is
+    filled in later, per message, by string joins instead of a template render.
+
+    A marker is an HTML comment, so in an autoescaped template no value can fake one (its
+    ``<`` comes out as ``&lt;``). A ``.txt`` template renders without autoescaping, like every
+    text part, so it must get nothing but holes and constants in ``context``.
+    """
+    autoescape = not template_name.endswith(".txt")
+    template = _engine().get_template(template_name)
+    rendered = template.render(Context(dict(context), autoescape=autoescape))
+    parts = HOLE.split(rendered)
+    return Fragment(pieces=tuple(parts[0::2]), holes=tuple(parts[1::2]))
 
 
 # Headers covered by the DKIM signature. RFC 8058 requires List-Unsubscribe and

@@ -141,10 +141,11 @@ def claim(
             )
             Delivery.objects.filter(id__in=chosen).update(**claimed_values)
     else:
-        # No SKIP LOCKED (SQLite): a conditional UPDATE per row; the WHERE repeats the due test,
-        # so of two racing workers exactly one sees rowcount 1.
-        for delivery_id in list(candidates.values_list("id", flat=True)[:limit]):
-            Delivery.objects.filter(due_q(now), id=delivery_id).update(**claimed_values)
+        # No SKIP LOCKED (SQLite): one conditional UPDATE whose WHERE repeats the due test. The
+        # database runs one write statement at a time, so of two racing workers each row goes
+        # to exactly one: the other's WHERE no longer matches it.
+        chosen = list(candidates.values_list("id", flat=True)[:limit])
+        Delivery.objects.filter(due_q(now), id__in=chosen).update(**claimed_values)
     return list(
         Delivery.objects.filter(claimed_by=token, status=Delivery.Status.SENDING)
         .select_related("digest__user")
@@ -218,14 +219,48 @@ def suppression_for(user: User) -> Suppression | None:
     return Suppression.objects.filter(email__iexact=user.email).first()
 
 
+# The two statements every message runs, written out: the ORM would spend more time building
+# them than the database spends running them. Same conditions as ``_finish``.
+def _table() -> str:
+    return db_connection.ops.quote_name(Delivery._meta.db_table)
+
+
 def _still_claimed(delivery: Delivery) -> bool:
     """True while ``delivery`` is still ours to send. Where the database has row locks, the
     row stays locked until the caller's transaction ends."""
-    return (
-        Delivery.objects.select_for_update()
-        .filter(pk=delivery.pk, claimed_by=delivery.claimed_by, status=Delivery.Status.SENDING)
-        .exists()
-    )
+    lock = " FOR UPDATE" if db_connection.features.has_select_for_update else ""
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_table()} WHERE id = %s AND claimed_by = %s AND status = %s{lock}",
+            [delivery.pk, delivery.claimed_by, Delivery.Status.SENDING],
+        )
+        return cursor.fetchone() is not None
+
+
+def _record_sent(delivery: Delivery, message_id: str) -> bool:
+    """``_finish(delivery, SENT, ...)``: False if the claim was lost."""
+    ops = db_connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table()} SET status = %s, lease_until = NULL, sent_at = %s, "
+            "message_id = %s, last_error = '' "
+            "WHERE id = %s AND claimed_by = %s AND status = %s",
+            [
+                Delivery.Status.SENT,
+                now,
+                message_id,
+                delivery.pk,
+                delivery.claimed_by,
+                Delivery.Status.SENDING,
+            ],
+        )
+        updated = cursor.rowcount
+    if not updated:
+        log.warning(
+            "delivery %s: claim %s was lost before it finished", delivery.pk, delivery.claimed_by
+        )
+    return bool(updated)
 
 
 @contextmanager
@@ -278,13 +313,7 @@ def _deliver_one(
             # The server said 250. "sent" commits with this transaction: a crash between
             # here and the commit is the one window in which the message can go twice.
             accepted = time.perf_counter()
-            _finish(
-                delivery,
-                Delivery.Status.SENT,
-                sent_at=timezone.now(),
-                message_id=message_id,
-                last_error="",
-            )
+            _record_sent(delivery, message_id)
         report.commit_lag.append(time.perf_counter() - accepted)
         report.sent += 1
     except SendError as error:
@@ -295,6 +324,28 @@ def _deliver_one(
             return
         _retry_or_fail(delivery, error, report)
         raise
+
+
+# Papers loaded by earlier batches: a day's digests show the same few thousand papers over and
+# over. Bounded: past this size it starts again.
+PAPER_CACHE_SIZE = 16384
+_PAPERS: dict[int, Paper] = {}
+
+
+def current_papers(ids: set[int]) -> dict[int, Paper]:
+    """The papers ``ids`` in their current version, loading whole only those this process has
+    not loaded in that version yet (a curator's edit changes ``modified_at``)."""
+    versions = dict(Paper.objects.filter(id__in=ids).values_list("id", "modified_at"))
+    stale = [
+        paper_id
+        for paper_id, version in versions.items()
+        if paper_id not in _PAPERS or _PAPERS[paper_id].modified_at != version
+    ]
+    if len(_PAPERS) + len(stale) > PAPER_CACHE_SIZE:
+        _PAPERS.clear()
+        stale = list(versions)
+    _PAPERS.update(Paper.objects.in_bulk(stale))
+    return {paper_id: _PAPERS[paper_id] for paper_id in versions}
 
 
 def deliver(deliveries: list[Delivery], session: SMTPSession | None = None) -> DeliveryReport:
@@ -312,7 +363,7 @@ def deliver(deliveries: list[Delivery], session: SMTPSession | None = None) -> D
         .defer("user")
         .order_by("digest_id", "rank")
     )
-    papers = Paper.objects.in_bulk({item.paper_id for item in rows})
+    papers = current_papers({item.paper_id for item in rows})
     for item in rows:
         item.paper = papers[item.paper_id]
         items.setdefault(item.digest_id, []).append(item)

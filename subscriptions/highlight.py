@@ -58,9 +58,16 @@ def highlight(text: str, hits: Iterable[Mapping[str, str]]) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
 
 
+@functools.lru_cache(maxsize=4096)
+def _analysed(text: str) -> tuple[tuple, tuple[str, ...]]:
+    """The words of ``text`` and their stems, once per text: a digest run highlights the same
+    abstracts for many different sets of terms."""
+    words = tuple(spans(text))
+    return words, tuple(stem(span.word) for span in words)
+
+
 def _marked_ranges(text: str, patterns: set) -> list[tuple[int, int]]:
-    words = spans(text)
-    stems = [stem(span.word) for span in words]
+    words, stems = _analysed(text)
     # Hyphen-joined groups, for their joined form ("zeroshot" marks "zero-shot").
     groups: dict[int, list[int]] = {}
     for index, span in enumerate(words):

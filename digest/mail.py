@@ -157,8 +157,16 @@ def _header_lines(raw: bytes) -> list[bytes]:
     return [line for line in head.split(b"\r\n") if line and line[:1] not in (b" ", b"\t")]
 
 
+def _header(name: str, value, policy) -> bytes:
+    # A short ASCII one-line value needs no folding: the policy would write it as it is.
+    short = isinstance(value, str) and value.isascii() and len(name) + len(value) <= 76
+    if short and "\n" not in value and "\r" not in value:
+        return f"{name}: {value}\r\n".encode("ascii")
+    return policy.fold_binary(name, value)
+
+
 def _headers(mime, policy) -> bytes:
-    return b"".join(policy.fold_binary(name, value) for name, value in mime.raw_items())
+    return b"".join(_header(name, value, policy) for name, value in mime.raw_items())
 
 
 def wire_bytes(mime) -> bytes | None:
@@ -174,7 +182,7 @@ def wire_bytes(mime) -> bytes | None:
         if part.is_multipart() or part.get("Content-Transfer-Encoding") not in ("7bit", "8bit"):
             return None
         body = part.get_payload(decode=True).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        if any(len(line) > 998 for line in body.split(b"\r\n")):
+        if max(map(len, body.split(b"\r\n"))) > 998:  # RFC 5322's limit
             return None
         parts.append((part, body))
     boundary = mime.get_boundary()

@@ -179,7 +179,7 @@ def plan_digests(
         cap = max(int(user.papers_per_digest or 0), 1)
         plan.items = [
             DigestItem(
-                user=user,
+                user_id=user.pk,
                 paper=paper,
                 rank=rank,
                 section=(

@@ -73,6 +73,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def process_peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of another process (Linux: VmHWM in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
 # --- Setup -----------------------------------------------------------------------------------
 
 
@@ -525,10 +531,18 @@ def main() -> None:
             flush=True,
         )
     finally:
+        sink_rss = process_peak_rss_mb(sink.pid)
         sink.terminate()
         sink_summary = sink.communicate(timeout=30)[0].strip()
     peak = max([peak_rss_mb(), *(r["peak_rss_mb"] for r in results)])
     print(f"sink: {sink_summary}")
+    workers_rss = ", ".join(
+        f"{r['peak_rss_mb']:.0f}" for r in sorted(results, key=lambda r: r["worker"])
+    )
+    print(
+        f"peak RSS: main process {peak_rss_mb():.0f} MB (setup + match), workers {workers_rss} MB,"
+        f" sink {sink_rss:.0f} MB"
+    )
     print(
         f"per recipient: build {build_ms:.2f} ms + render {render_ms:.2f} ms = compose "
         f"{build_ms + render_ms:.2f} ms; duplicate window (250 → commit) p50 "

@@ -3,7 +3,7 @@
 The protocol, which is what makes a crash harmless:
 
 1. **Claim.** A worker takes due rows atomically — ``SELECT ... FOR UPDATE SKIP LOCKED`` on
-   PostgreSQL, a conditional ``UPDATE ... WHERE status IN (due states)`` per row elsewhere — and
+   PostgreSQL, one conditional ``UPDATE ... WHERE <due> AND id IN (...)`` elsewhere — and
    marks them ``sending`` with its claim token and a lease (``DELIVERY_LEASE_SECONDS``). Rows
    whose date has a ``DeliveryHold`` are not due.
 2. **Send.** It renders each digest (the Message-ID is derived from the delivery, so every

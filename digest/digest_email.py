@@ -3,6 +3,12 @@
 ``render_digest_email`` is used for sending and for previews, so what a curator previews is what
 subscribers get. Everything per-paper that the templates show is prepared here, in plain Python:
 the templates only lay it out.
+
+Per recipient, rendering is string joins: the partials (``_digest-paper``, ``_digest-item``,
+``_digest-section``) are rendered once per process as fragments with holes (``mail.fragment``),
+each paper once per version, its highlighted abstract once per set of matched terms and the
+reasons once per set of hits; only the two signed feedback links are made per recipient and
+paper. The email around the papers is then one template render, as for every other email.
 """
 
 from __future__ import annotations

@@ -10,7 +10,12 @@ An email named ``NAME`` is a template trio under ``templates/emails/``:
 
 MJML is compiled to HTML once per template per process (``compiled_html``), not per recipient:
 the compiled HTML is itself a Django template, rendered per message with autoescaping on. The
-text parts render with autoescaping off, since they are not HTML.
+text parts render with autoescaping off, since they are not HTML. A partial repeated many times
+per message (a digest's papers) can be rendered once as a ``fragment`` with holes and filled per
+message by string joins.
+
+Messages go on the wire through ``wire_bytes``: Django's ``message()`` byte for byte, written
+directly rather than through a MIME tree and ``email.generator``.
 
 When ``DKIM_SELECTOR``, ``DKIM_DOMAIN`` and ``DKIM_PRIVATE_KEY_FILE`` are set, every message is
 DKIM-signed (relaxed/relaxed) over the exact bytes that go on the wire.

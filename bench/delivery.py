@@ -73,6 +73,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mb() -> float:
+    """Resident memory of this process now (VmRSS; after a fork it includes the parent's pages
+    the child shares)."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+
 def process_peak_rss_mb(pid: int) -> float:
     """Peak resident memory of another process (Linux: VmHWM in /proc)."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -345,6 +352,9 @@ def worker(number: int, chunk_size: int, out: multiprocessing.Queue) -> None:
 
 
 def _worker(number: int, chunk_size: int, out: multiprocessing.Queue) -> None:
+    # Forked from the main process after the match step: what it holds counts in this process's
+    # RSS too, so the worker's own memory is its peak minus this.
+    inherited_rss = rss_mb()
     import django
 
     django.setup()
@@ -406,6 +416,7 @@ def _worker(number: int, chunk_size: int, out: multiprocessing.Queue) -> None:
             "window": window.state(),
             "samples": samples,
             "peak_rss_mb": peak_rss_mb(),
+            "inherited_rss_mb": inherited_rss,
         }
     )
 
@@ -536,12 +547,13 @@ def main() -> None:
         sink_summary = sink.communicate(timeout=30)[0].strip()
     peak = max([peak_rss_mb(), *(r["peak_rss_mb"] for r in results)])
     print(f"sink: {sink_summary}")
-    workers_rss = ", ".join(
-        f"{r['peak_rss_mb']:.0f}" for r in sorted(results, key=lambda r: r["worker"])
-    )
+    by_worker = sorted(results, key=lambda r: r["worker"])
+    workers_rss = ", ".join(f"{r['peak_rss_mb']:.0f}" for r in by_worker)
+    inherited = ", ".join(f"{r['inherited_rss_mb']:.0f}" for r in by_worker)
+    worker_growth = max(r["peak_rss_mb"] - r["inherited_rss_mb"] for r in results)
     print(
-        f"peak RSS: main process {peak_rss_mb():.0f} MB (setup + match), workers {workers_rss} MB,"
-        f" sink {sink_rss:.0f} MB"
+        f"peak RSS: main process {peak_rss_mb():.0f} MB (setup + match); workers {workers_rss} MB,"
+        f" of which {inherited} MB shared with the main process at fork; sink {sink_rss:.0f} MB"
     )
     print(
         f"per recipient: build {build_ms:.2f} ms + render {render_ms:.2f} ms = compose "
@@ -553,7 +565,8 @@ def main() -> None:
         f"delivery N={args.subscribers} on {connection.vendor}, {args.workers} workers: "
         f"end-to-end {e2e_rate:.0f} msg/s vs raw {raw_rate:.0f} msg/s = "
         f"{e2e_rate / raw_rate:.0%} (compose+deliver alone {deliver_rate / raw_rate:.0%}); "
-        f"compose {build_ms + render_ms:.2f} ms/recipient; peak RSS {peak:.0f} MB"
+        f"compose {build_ms + render_ms:.2f} ms/recipient; peak RSS {peak:.0f} MB, "
+        f"worker's own {worker_growth:.0f} MB"
     )
 
 

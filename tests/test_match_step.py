@@ -95,6 +95,23 @@ def test_bulk_created_subscriptions_are_compiled_by_the_step_and_invalid_ones_sk
     assert "invalid query" in caplog.text
 
 
+def test_the_step_in_a_new_process_reuses_the_papers_analysed_by_other_processes(monkeypatch):
+    from subscriptions import corpus, matcher
+
+    real_paper(COSYVOICE)
+    SubscriptionFactory(query="zero-shot vocoder")
+    corpus.recent_corpus(7)  # a preview in the web process analysed the recent papers
+    corpus._cache.clear()  # the worker starts afresh
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("analysed again")
+
+    monkeypatch.setattr(corpus.RecentPaper, "analyse", no_analysis)
+    monkeypatch.setattr(matcher.PaperDoc, "from_paper", no_analysis)
+    assert match_new_papers() == 1
+    assert Match.objects.count() == 1
+
+
 def test_a_title_match_scores_above_an_abstract_match():
     in_title = PaperFactory(title="Diffusion for proteins", abstract="We fold proteins.")
     in_abstract = PaperFactory(title="Protein folding", abstract="A diffusion model folds them.")

@@ -455,8 +455,8 @@ class Percolator:
         self.checks: list[tuple | None] = []
         self._query_ids: dict[str, int] = {}
         self.index: dict[str, list[int]] = {}
-        self.prefix_index: dict[str, list[int]] = {}
-        self._prefix_lengths: list[int] = []
+        self.prefix_index: dict[str, dict] = {}
+        self._prefix_groups: list[list[dict]] | None = None  # per paper, once queries are added
         self.skipped = 0  # queries that cannot match this batch (their keys are absent)
         self.candidate_count = 0  # queries found through the index
         self.verified = 0  # of those, checked with the evaluator (the rest failed the filter)
@@ -514,8 +514,6 @@ class Percolator:
             if type(key) is str and key[0] == PREFIX_KEY:
                 key = key[1:]
                 index = self.prefix_index
-                if len(key) not in self._prefix_lengths:
-                    self._prefix_lengths = sorted({*self._prefix_lengths, len(key)})
             else:
                 index = self.index
             groups = index.get(key)
@@ -537,21 +535,30 @@ class Percolator:
         index = self.index
         for key in index.keys() & keys:
             self._add_groups(index[key], keys, update)
-        if self.prefix_index:
-            get = self.prefix_index.get
-            lengths = self._prefix_lengths
-            shortest = lengths[0]
-            for word in self.doc_words[doc_index]:
-                size = len(word)
-                if size < shortest:
-                    continue
-                for length in lengths:
-                    if length > size:
-                        break
-                    groups = get(word[:length])
-                    if groups is not None:
-                        self._add_groups(groups, keys, update)
+        if self._prefix_groups is None:
+            self._prefix_groups = self._prefix_groups_by_paper()
+        for groups in self._prefix_groups[doc_index]:
+            self._add_groups(groups, keys, update)
         return found
+
+    def _prefix_groups_by_paper(self) -> list[list[dict]]:
+        """Per paper, the index groups of the wildcards that one of its words starts with,
+        worked out per wildcard over the batch's sorted vocabulary rather than by slicing every
+        word of every paper at every wildcard length."""
+        groups_of_word: dict[str, list[dict]] = {}
+        vocabulary = self.key_df.vocabulary
+        for prefix, groups in self.prefix_index.items():
+            start = bisect.bisect_left(vocabulary, prefix)
+            end = bisect.bisect_left(vocabulary, prefix + "\U0010ffff")
+            for word in vocabulary[start:end]:
+                groups_of_word.setdefault(word, []).append(groups)
+        by_paper: list[list[dict]] = []
+        for words in self.doc_words:
+            found: list[dict] = []
+            for word in groups_of_word.keys() & words:
+                found.extend(groups_of_word[word])
+            by_paper.append(found)
+        return by_paper
 
     @staticmethod
     def _add_groups(groups: dict, keys: set, update) -> None:
@@ -570,9 +577,11 @@ class Percolator:
         for doc_index, doc in enumerate(self.docs):
             candidates = self.candidates(doc_index)
             keys = self.doc_keys[doc_index]
-            title_present, abstract_present = doc.title.present, doc.abstract.present
+            # Per field, its stems and its stem pairs in one set: a word and a two-word phrase
+            # are then the same check.
             title_pairs, abstract_pairs = self.doc_pairs[doc_index]
-            doc_sets = (title_present, abstract_present, title_pairs, abstract_pairs)
+            title_keys = doc.title.present.union(title_pairs)
+            abstract_keys = doc.abstract.present.union(abstract_pairs)
             verified = 0
             for query_id in candidates:
                 check = filters[query_id]
@@ -588,46 +597,53 @@ class Percolator:
                 # and hyphenated pairs are set lookups here; OR groups of those loop here too;
                 # anything else goes to the evaluator, one child at a time.
                 for kind, key, where, display, node, negated, joined in checks[query_id]:
-                    if kind == 2:
+                    if kind == 0:
+                        in_title = where != 2 and key in title_keys
+                        in_abstract = where != 1 and key in abstract_keys
+                        if joined is not None:  # zero-shot: the phrase, or "zeroshot"
+                            joined_title = where != 2 and joined[2] in title_keys
+                            joined_abstract = where != 1 and joined[2] in abstract_keys
+                        else:
+                            joined_title = joined_abstract = False
                         if negated:
-                            if match(node, doc, []):
+                            if in_title or in_abstract or joined_title or joined_abstract:
                                 break
-                        elif not match(node, doc, hits):
+                            continue
+                        if not (in_title or in_abstract or joined_title or joined_abstract):
                             break
-                        continue
-                    if kind == 3:
+                        if in_title:
+                            hits.append((display, "title", node))
+                        if in_abstract:
+                            hits.append((display, "abstract", node))
+                        if joined_title:
+                            hits.append((display, "title", joined))
+                        if joined_abstract:
+                            hits.append((display, "abstract", joined))
+                    elif kind == 4:  # a wildcard: a binary search in each field's words
+                        in_title = where != 2 and doc.title.has_prefix(key)
+                        in_abstract = where != 1 and doc.abstract.has_prefix(key)
+                        if negated:
+                            if in_title or in_abstract:
+                                break
+                            continue
+                        if not (in_title or in_abstract):
+                            break
+                        if in_title:
+                            hits.append((display, "title", node))
+                        if in_abstract:
+                            hits.append((display, "abstract", node))
+                    elif kind == 3:
                         found_one = False
-                        for check in key:
-                            if _simple(check, doc_sets, hits):
+                        for option in key:
+                            if _simple(option, title_keys, abstract_keys, hits):
                                 found_one = True
                         if not found_one:
                             break
-                        continue
-                    if kind == 0:
-                        in_title = where != 2 and key in title_present
-                        in_abstract = where != 1 and key in abstract_present
-                    else:
-                        in_title = where != 2 and key in title_pairs
-                        in_abstract = where != 1 and key in abstract_pairs
-                    if joined is not None:  # zero-shot: the phrase, or "zeroshot"
-                        joined_title = where != 2 and joined[2] in title_present
-                        joined_abstract = where != 1 and joined[2] in abstract_present
-                    else:
-                        joined_title = joined_abstract = False
-                    if negated:
-                        if in_title or in_abstract or joined_title or joined_abstract:
+                    elif negated:
+                        if match(node, doc, []):
                             break
-                        continue
-                    if not (in_title or in_abstract or joined_title or joined_abstract):
+                    elif not match(node, doc, hits):
                         break
-                    if in_title:
-                        hits.append((display, "title", node))
-                    if in_abstract:
-                        hits.append((display, "abstract", node))
-                    if joined_title:
-                        hits.append((display, "title", joined))
-                    if joined_abstract:
-                        hits.append((display, "abstract", joined))
                 else:
                     payload = payloads[query_id]
                     yield doc_index, payload if type(payload) is list else [payload], hits
@@ -637,10 +653,11 @@ class Percolator:
 
 def _fast_form(node: CNode) -> tuple:
     """The query as a flat AND of checks ``(kind, key, where, display, node, negated,
-    joined)``: kind 0 a stem, 1 a pair of adjacent stems (a two-word phrase; ``joined`` is the
-    TERM node of a hyphenated word's joined form), 3 an OR of such checks (``key`` holds them),
-    2 any other node, left to the evaluator. Evaluated in order, appending the same hits in
-    the same order as ``_match`` would."""
+    joined)``: kind 0 a key of a field — a stem, or a pair of adjacent stems for a two-word
+    phrase (``joined`` is then the TERM node of a hyphenated word's joined form) —, 4 a
+    wildcard (``key`` is its prefix), 3 an OR of kind 0 checks (``key`` holds them), 2 any other
+    node, left to the evaluator. Evaluated in order, appending the same hits in the same order
+    as ``_match`` would."""
     children = node[1] if node[0] == AND else [node]
     checks = []
     for child in children:
@@ -648,6 +665,8 @@ def _fast_form(node: CNode) -> tuple:
         if negated:
             child = child[1]
         check = _simple_check(child, negated)
+        if check is None and child[0] == PREFIX:
+            check = (4, child[2], child[1], child[3], child, negated, None)
         if check is None and not negated and child[0] == OR:
             alternatives = [_simple_check(option, False) for option in child[1]]
             if all(alternatives):
@@ -661,7 +680,7 @@ def _simple_check(node: CNode, negated: bool) -> tuple | None:
     if op == TERM:
         return (0, node[2], node[1], node[3], node, negated, None)
     if op == PHRASE and len(node[2]) == 2:
-        return (1, (node[2][0], node[2][1]), node[1], node[3], node, negated, None)
+        return (0, (node[2][0], node[2][1]), node[1], node[3], node, negated, None)
     if (
         op == OR
         and len(node[1]) == 2
@@ -672,30 +691,25 @@ def _simple_check(node: CNode, negated: bool) -> tuple | None:
         and node[1][0][3] == node[1][1][3]  # one display: compiled from one hyphenated word
     ):
         phrase, joined = node[1]
-        return (1, (phrase[2][0], phrase[2][1]), phrase[1], phrase[3], phrase, negated, joined)
+        return (0, (phrase[2][0], phrase[2][1]), phrase[1], phrase[3], phrase, negated, joined)
     return None
 
 
-def _simple(check: tuple, doc_sets: tuple, hits: list[Hit]) -> bool:
-    """One kind 0 or 1 check inside an OR group: appends its hits, says if it held."""
-    kind, key, where, display, node, _, joined = check
-    title_present, abstract_present, title_pairs, abstract_pairs = doc_sets
-    if kind == 0:
-        in_title = where != 2 and key in title_present
-        in_abstract = where != 1 and key in abstract_present
-    else:
-        in_title = where != 2 and key in title_pairs
-        in_abstract = where != 1 and key in abstract_pairs
+def _simple(check: tuple, title_keys: frozenset, abstract_keys: frozenset, hits: list[Hit]) -> bool:
+    """One kind 0 check inside an OR group: appends its hits, says if it held."""
+    _, key, where, display, node, _, joined = check
+    in_title = where != 2 and key in title_keys
+    in_abstract = where != 1 and key in abstract_keys
     if in_title:
         hits.append((display, "title", node))
     if in_abstract:
         hits.append((display, "abstract", node))
     found = in_title or in_abstract
     if joined is not None:
-        if where != 2 and joined[2] in title_present:
+        if where != 2 and joined[2] in title_keys:
             hits.append((display, "title", joined))
             found = True
-        if where != 1 and joined[2] in abstract_present:
+        if where != 1 and joined[2] in abstract_keys:
             hits.append((display, "abstract", joined))
             found = True
     return found

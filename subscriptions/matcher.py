@@ -16,13 +16,24 @@ phrase, a wildcard's prefix, an author's name part with another part's initial, 
 prefix. Every child of an ``AND`` is a condition, an ``OR`` is the union of its children's best
 ones, a ``NOT`` gives none. The query is indexed under its rarest condition, with the next
 rarest one-key condition as a second level; each paper is analysed once, and the intersection of
-its keys with both levels (in C) yields the candidate queries, which are then checked exactly:
-common shapes (words, two-word phrases, hyphenated pairs, ANDed, some negated) by a flat loop,
-everything else by the evaluator. Cost follows candidates, not subscriptions. The index is
-rebuilt for each batch of papers with selectivity measured on that batch, so a query whose keys
-are all absent costs one dictionary lookup; identical compiled queries are stored once and fan
-out to every subscriber. The property tests check that this finds exactly what the evaluator
-finds, hits included.
+its keys with both levels (in C) yields the candidate queries; wildcard queries are found per
+prefix by binary search in the batch's sorted vocabulary. Candidates are then checked exactly:
+common shapes (words, two-word phrases, hyphenated pairs, wildcards, ANDed, some negated, OR
+groups of words) by a flat loop, everything else by the evaluator. Cost follows candidates, not
+subscriptions. The property tests check that this finds exactly what the evaluator finds, hits
+included.
+
+**The index is rebuilt for each batch** (not kept in sync with saves and deletes): the daily
+run percolates once, so a kept index would have to be maintained through every save and delete
+of the day to be reused once, while the rebuild — decoding the stored JSON and indexing each
+distinct query — is about a third of a run at a million subscriptions (bench/RESULTS.md). It
+also lets selectivity be measured on the batch itself, so a query whose keys are all absent
+costs one dictionary lookup, and a save is seen by the next run without any invalidation.
+Identical compiled queries are stored once and fan out to every subscriber.
+
+**Papers are analysed once**, for the corpus of recent papers (``subscriptions.corpus``), whose
+copy on disk every process shares: the match step percolates those analyses rather than
+analysing the batch again.
 
 **Scoring** (``score``): each distinct hit adds ``FIELD_WEIGHTS[field] × idf`` where idf is
 ``ln(1 + N / (1 + df))`` over the recent papers (``MATCH_RECENT_DAYS``; a phrase adds its words'
@@ -33,11 +44,12 @@ first: ``rank_key`` sorts by (featured, score) and is what previews use; the dig
 sorts by section, then score, the same way.
 
 **The match step** ``match_new_papers()`` percolates the papers with ``matched_at`` unset
-against the enabled subscriptions and writes ``Match`` rows (idempotent: conflicting rows are
-ignored); ``rematch_subscription(sub)`` recomputes one subscription's matches over the recent
-papers not yet delivered to its owner (``subscriptions.services`` calls it on every save).
-``preview(text)`` runs a query over the last days' papers, served from a per-process cache
-(``subscriptions.corpus``).
+against the enabled subscriptions and writes ``Match`` rows with one prepared ``INSERT``
+(``MatchWriter``; idempotent: conflicting rows are ignored); ``rematch_subscription(sub)``
+recomputes one subscription's matches over the recent papers not yet delivered to its owner
+(``subscriptions.services`` calls it on every save).
+``preview(text)`` runs a query over the last days' papers, served from the corpus of recent
+papers (``subscriptions.corpus``).
 """
 
 from __future__ import annotations

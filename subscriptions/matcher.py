@@ -912,30 +912,38 @@ def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
 
 
 class MatchWriter:
-    """Writes ``Match`` rows as plain tuples with one prepared ``INSERT`` (``executemany``),
-    skipping rows that exist already. Django's ``bulk_create`` builds a model instance and
-    prepares six values per row, which cost 45 s of a 64 s match step at 10k subscribers (300k
-    rows); here the hits of one (query, paper) are serialised once for all its subscribers."""
+    """Writes ``Match`` rows from plain tuples, skipping rows that exist already. Django's
+    ``bulk_create`` builds a model instance and prepares six values per row, which cost 45 s of
+    a 64 s match step at 10k subscribers (300k rows) on SQLite; here the hits of one (query,
+    paper) are serialised once for all its subscribers, and the rows go to the database the way
+    it takes them fastest: SQLite runs one prepared ``INSERT`` per row in-process
+    (``executemany``); PostgreSQL takes each chunk as one ``INSERT … SELECT FROM unnest(arrays)``
+    rather than a statement per row (a round trip and a plan each: 22 s for 300k rows)."""
 
     CHUNK = 10_000
     COLUMNS = ("subscription", "paper", "owner", "hits", "score", "created_at")
 
     def __init__(self) -> None:
         fields = [Match._meta.get_field(name) for name in self.COLUMNS]
-        self.hits_field = Match._meta.get_field("hits")
+        self.by_arrays = connection.vendor == "postgresql"
+        self.hits_field = fields[3]
         self.created_at = fields[-1].get_db_prep_value(timezone.now(), connection)
-        self.sql = self.insert_sql([field.column for field in fields])
+        self.sql = self.insert_sql(fields)
         self.rows: list[tuple] = []
         self.written = 0
 
-    @staticmethod
-    def insert_sql(columns: list[str]) -> str:
+    def insert_sql(self, fields: list) -> str:
         quote = connection.ops.quote_name
-        return "{} {} ({}) VALUES ({}) {}".format(
+        if self.by_arrays:
+            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+            values = f"SELECT * FROM unnest({arrays})"
+        else:
+            values = "VALUES ({})".format(", ".join(["%s"] * len(fields)))
+        return "{} {} ({}) {} {}".format(
             connection.ops.insert_statement(on_conflict=OnConflict.IGNORE),
             quote(Match._meta.db_table),
-            ", ".join(quote(column) for column in columns),
-            ", ".join(["%s"] * len(columns)),
+            ", ".join(quote(field.column) for field in fields),
+            values,
             connection.ops.on_conflict_suffix_sql(
                 [], OnConflict.IGNORE, [], ["subscription", "paper"]
             )
@@ -946,7 +954,10 @@ class MatchWriter:
         self, paper_id: int, payloads: list[tuple[int, int]], hits: list[dict], value: float
     ) -> None:
         """One match of ``paper_id`` for each (subscription id, owner id) in ``payloads``."""
-        stored_hits = self.hits_field.get_db_prep_save(hits, connection)
+        if self.by_arrays:
+            stored_hits = json.dumps(hits)  # an element of a jsonb[] array: its text
+        else:
+            stored_hits = self.hits_field.get_db_prep_save(hits, connection)
         created_at = self.created_at
         self.rows.extend(
             [
@@ -960,14 +971,21 @@ class MatchWriter:
     def flush(self) -> int:
         """Write what was added; returns the number of rows offered so far."""
         if self.rows:
+            # In key order, the unique index's pages are visited once, not at random:
+            # a third faster on SQLite.
+            self.rows.sort(key=_subscription_and_paper)
             with connection.cursor() as cursor:
-                # In key order, the unique index's pages are visited once, not at random:
-                # a third faster on SQLite.
-                self.rows.sort()
-                cursor.executemany(self.sql, self.rows)
+                if self.by_arrays:
+                    columns = zip(*self.rows, strict=True)
+                    cursor.execute(self.sql, [list(column) for column in columns])
+                else:
+                    cursor.executemany(self.sql, self.rows)
             self.written += len(self.rows)
             self.rows = []
         return self.written
+
+
+_subscription_and_paper = operator.itemgetter(0, 1)
 
 
 def enabled_subscriptions() -> Iterator[tuple[int, int, str]]:

@@ -913,12 +913,12 @@ def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
 
 class MatchWriter:
     """Writes ``Match`` rows from plain tuples, skipping rows that exist already. Django's
-    ``bulk_create`` builds a model instance and prepares six values per row, which cost 45 s of
-    a 64 s match step at 10k subscribers (300k rows) on SQLite; here the hits of one (query,
+    ``bulk_create`` builds a model instance and prepares six values per row, which was most of
+    the match step's time at 10k subscribers (300k rows). The hits of one (query,
     paper) are serialised once for all its subscribers, and the rows go to the database the way
     it takes them fastest: SQLite runs one prepared ``INSERT`` per row in-process
     (``executemany``); PostgreSQL takes each chunk as one ``INSERT … SELECT FROM unnest(arrays)``
-    rather than a statement per row (a round trip and a plan each: 22 s for 300k rows)."""
+    rather than a statement per row (bench/RESULTS.md has the numbers)."""
 
     CHUNK = 10_000
     COLUMNS = ("subscription", "paper", "owner", "hits", "score", "created_at")

@@ -274,10 +274,14 @@ def code_fingerprint() -> str:
 
 
 def stored_path(days: int) -> Path:
+    return Path(settings.MATCH_CORPUS_DIR) / f"{_stored_prefix(days)}{code_fingerprint()}.pickle"
+
+
+def _stored_prefix(days: int) -> str:
+    """The start of the copy's name for this database and window, whatever the code version."""
     database = connection.settings_dict
     where = f"{connection.vendor}|{database['NAME']}|{database.get('HOST')}|{database.get('PORT')}"
-    name = hashlib.sha256(where.encode()).hexdigest()[:16]
-    return Path(settings.MATCH_CORPUS_DIR) / f"recent-{days}-{name}-{code_fingerprint()}.pickle"
+    return f"recent-{days}-{hashlib.sha256(where.encode()).hexdigest()[:16]}-"
 
 
 def store(days: int, corpus: RecentCorpus) -> None:
@@ -296,13 +300,19 @@ def store(days: int, corpus: RecentCorpus) -> None:
     path = stored_path(days)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+        with tempfile.NamedTemporaryFile(
+            dir=path.parent, prefix="recent-", suffix=".tmp", delete=False
+        ) as handle:
             try:
                 pickle.dump(state, handle, pickle.HIGHEST_PROTOCOL)
             except BaseException:
                 os.unlink(handle.name)
                 raise
         os.replace(handle.name, path)
+        # Copies written by an earlier version of the code are never read again.
+        for outdated in path.parent.glob(f"{_stored_prefix(days)}*.pickle"):
+            if outdated != path:
+                outdated.unlink(missing_ok=True)
     except OSError as error:
         logger.warning("could not store the corpus of recent papers in %s: %s", path, error)
 

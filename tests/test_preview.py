@@ -127,6 +127,18 @@ def test_a_copy_written_by_another_version_of_the_code_is_not_read(monkeypatch):
 
 
 @pytest.mark.django_db
+def test_a_new_version_of_the_code_replaces_the_copy_of_the_old_one(monkeypatch):
+    PaperFactory(title="Zero-shot one")
+    preview("zero-shot")
+    old_copy = corpus.stored_path(7)
+    forget_in_this_process()
+    monkeypatch.setattr(corpus, "code_fingerprint", lambda: "another-version")
+    preview("zero-shot")
+    assert corpus.stored_path(7).exists()
+    assert not old_copy.exists()  # copies do not pile up on disk deploy after deploy
+
+
+@pytest.mark.django_db
 def test_an_unreadable_copy_is_rebuilt(monkeypatch):
     PaperFactory(title="Zero-shot one")
     preview("zero-shot")

@@ -463,8 +463,9 @@ class Percolator:
         # Per query, necessary conditions checked with one set operation each before the
         # evaluator runs: for "a AND b" indexed under a, is b here at all?
         self.filters: list[tuple | None] = []
-        # Per query, the flat list of checks that decides it (see _fast_form).
-        self.checks: list[tuple | None] = []
+        # Per query, the flat list of checks that decides it (see _fast_form), or its compiled
+        # node until it is first verified (a third of the queries never are).
+        self.checks: list[tuple | CNode | None] = []
         self._query_ids: dict[str, int] = {}
         self.index: dict[str, list[int]] = {}
         self.prefix_index: dict[str, dict] = {}
@@ -521,7 +522,7 @@ class Percolator:
             elif any_of is None and not any(_is_prefix(key) for key in keys):
                 any_of = tuple(keys)
         self.filters.append((tuple(must) or None, any_of) if must or any_of else None)
-        self.checks.append(_fast_form(node))
+        self.checks.append(node)  # made a flat list of checks when first verified
         for key in found[0][1]:
             if type(key) is str and key[0] == PREFIX_KEY:
                 key = key[1:]
@@ -608,7 +609,10 @@ class Percolator:
                 # The query as a flat AND of checks (see _fast_form): words, two-word phrases
                 # and hyphenated pairs are set lookups here; OR groups of those loop here too;
                 # anything else goes to the evaluator, one child at a time.
-                for kind, key, where, display, node, negated, joined in checks[query_id]:
+                form = checks[query_id]
+                if type(form) is list:
+                    form = checks[query_id] = _fast_form(form)
+                for kind, key, where, display, node, negated, joined in form:
                     if kind == 0:
                         in_title = where != 2 and key in title_keys
                         in_abstract = where != 1 and key in abstract_keys

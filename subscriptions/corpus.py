@@ -1,5 +1,6 @@
-"""The recent papers, analysed once per process: what the preview searches, what ranking measures
-word rarity on (IDF), and what a saved subscription is re-matched against.
+"""The recent papers, analysed once and shared by every process: what the preview searches, what
+ranking measures word rarity on (IDF), what a saved subscription is re-matched against, and what
+the match step percolates.
 
 The cache holds the visible papers first seen since the start of the day ``days`` ago, each
 analysed once (compact: stem and word tuples, no sets) plus an inverted index from stems, author

@@ -267,6 +267,8 @@ MATCH_RECENT_DAYS = envint("MATCH_RECENT_DAYS", 7)
 MATCH_REMATCH_DAYS = envint("MATCH_REMATCH_DAYS", 7)
 # Papers percolated together (one index build, one transaction).
 MATCH_BATCH_PAPERS = envint("MATCH_BATCH_PAPERS", 2000)
+# Where processes share the analysed recent papers (subscriptions/corpus.py).
+MATCH_CORPUS_DIR = Path(os.environ.get("MATCH_CORPUS_DIR", VAR_DIR / "corpus"))
 
 # --- Accounts ---------------------------------------------------------------------------------
 

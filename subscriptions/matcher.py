@@ -16,13 +16,24 @@ phrase, a wildcard's prefix, an author's name part with another part's initial, 
 prefix. Every child of an ``AND`` is a condition, an ``OR`` is the union of its children's best
 ones, a ``NOT`` gives none. The query is indexed under its rarest condition, with the next
 rarest one-key condition as a second level; each paper is analysed once, and the intersection of
-its keys with both levels (in C) yields the candidate queries, which are then checked exactly:
-common shapes (words, two-word phrases, hyphenated pairs, ANDed, some negated) by a flat loop,
-everything else by the evaluator. Cost follows candidates, not subscriptions. The index is
-rebuilt for each batch of papers with selectivity measured on that batch, so a query whose keys
-are all absent costs one dictionary lookup; identical compiled queries are stored once and fan
-out to every subscriber. The property tests check that this finds exactly what the evaluator
-finds, hits included.
+its keys with both levels (in C) yields the candidate queries; wildcard queries are found per
+prefix by binary search in the batch's sorted vocabulary. Candidates are then checked exactly:
+common shapes (words, two-word phrases, hyphenated pairs, wildcards, ANDed, some negated, OR
+groups of words) by a flat loop, everything else by the evaluator. Cost follows candidates, not
+subscriptions. The property tests check that this finds exactly what the evaluator finds, hits
+included.
+
+**The index is rebuilt for each batch** (not kept in sync with saves and deletes): the daily
+run percolates once, so a kept index would have to be maintained through every save and delete
+of the day to be reused once, while the rebuild — decoding the stored JSON and indexing each
+distinct query — is about a third of a run at a million subscriptions (bench/RESULTS.md). It
+also lets selectivity be measured on the batch itself, so a query whose keys are all absent
+costs one dictionary lookup, and a save is seen by the next run without any invalidation.
+Identical compiled queries are stored once and fan out to every subscriber.
+
+**Papers are analysed once**, for the corpus of recent papers (``subscriptions.corpus``), whose
+copy on disk every process shares: the match step percolates those analyses rather than
+analysing the batch again.
 
 **Scoring** (``score``): each distinct hit adds ``FIELD_WEIGHTS[field] × idf`` where idf is
 ``ln(1 + N / (1 + df))`` over the recent papers (``MATCH_RECENT_DAYS``; a phrase adds its words'
@@ -33,11 +44,12 @@ first: ``rank_key`` sorts by (featured, score) and is what previews use; the dig
 sorts by section, then score, the same way.
 
 **The match step** ``match_new_papers()`` percolates the papers with ``matched_at`` unset
-against the enabled subscriptions and writes ``Match`` rows (idempotent: conflicting rows are
-ignored); ``rematch_subscription(sub)`` recomputes one subscription's matches over the recent
-papers not yet delivered to its owner (``subscriptions.services`` calls it on every save).
-``preview(text)`` runs a query over the last days' papers, served from a per-process cache
-(``subscriptions.corpus``).
+against the enabled subscriptions and writes ``Match`` rows with one prepared ``INSERT``
+(``MatchWriter``; idempotent: conflicting rows are ignored); ``rematch_subscription(sub)``
+recomputes one subscription's matches over the recent papers not yet delivered to its owner
+(``subscriptions.services`` calls it on every save).
+``preview(text)`` runs a query over the last days' papers, served from the corpus of recent
+papers (``subscriptions.corpus``).
 """
 
 from __future__ import annotations
@@ -55,7 +67,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from digest.models import DigestItem, Paper
@@ -450,12 +463,13 @@ class Percolator:
         # Per query, necessary conditions checked with one set operation each before the
         # evaluator runs: for "a AND b" indexed under a, is b here at all?
         self.filters: list[tuple | None] = []
-        # Per query, the flat list of checks that decides it (see _fast_form).
-        self.checks: list[tuple | None] = []
+        # Per query, the flat list of checks that decides it (see _fast_form), or its compiled
+        # node until it is first verified (a third of the queries never are).
+        self.checks: list[tuple | CNode | None] = []
         self._query_ids: dict[str, int] = {}
         self.index: dict[str, list[int]] = {}
-        self.prefix_index: dict[str, list[int]] = {}
-        self._prefix_lengths: list[int] = []
+        self.prefix_index: dict[str, dict] = {}
+        self._prefix_groups: list[list[dict]] | None = None  # per paper, once queries are added
         self.skipped = 0  # queries that cannot match this batch (their keys are absent)
         self.candidate_count = 0  # queries found through the index
         self.verified = 0  # of those, checked with the evaluator (the rest failed the filter)
@@ -508,13 +522,11 @@ class Percolator:
             elif any_of is None and not any(_is_prefix(key) for key in keys):
                 any_of = tuple(keys)
         self.filters.append((tuple(must) or None, any_of) if must or any_of else None)
-        self.checks.append(_fast_form(node))
+        self.checks.append(node)  # made a flat list of checks when first verified
         for key in found[0][1]:
             if type(key) is str and key[0] == PREFIX_KEY:
                 key = key[1:]
                 index = self.prefix_index
-                if len(key) not in self._prefix_lengths:
-                    self._prefix_lengths = sorted({*self._prefix_lengths, len(key)})
             else:
                 index = self.index
             groups = index.get(key)
@@ -536,21 +548,30 @@ class Percolator:
         index = self.index
         for key in index.keys() & keys:
             self._add_groups(index[key], keys, update)
-        if self.prefix_index:
-            get = self.prefix_index.get
-            lengths = self._prefix_lengths
-            shortest = lengths[0]
-            for word in self.doc_words[doc_index]:
-                size = len(word)
-                if size < shortest:
-                    continue
-                for length in lengths:
-                    if length > size:
-                        break
-                    groups = get(word[:length])
-                    if groups is not None:
-                        self._add_groups(groups, keys, update)
+        if self._prefix_groups is None:
+            self._prefix_groups = self._prefix_groups_by_paper()
+        for groups in self._prefix_groups[doc_index]:
+            self._add_groups(groups, keys, update)
         return found
+
+    def _prefix_groups_by_paper(self) -> list[list[dict]]:
+        """Per paper, the index groups of the wildcards that one of its words starts with,
+        worked out per wildcard over the batch's sorted vocabulary rather than by slicing every
+        word of every paper at every wildcard length."""
+        groups_of_word: dict[str, list[dict]] = {}
+        vocabulary = self.key_df.vocabulary
+        for prefix, groups in self.prefix_index.items():
+            start = bisect.bisect_left(vocabulary, prefix)
+            end = bisect.bisect_left(vocabulary, prefix + "\U0010ffff")
+            for word in vocabulary[start:end]:
+                groups_of_word.setdefault(word, []).append(groups)
+        by_paper: list[list[dict]] = []
+        for words in self.doc_words:
+            found: list[dict] = []
+            for word in groups_of_word.keys() & words:
+                found.extend(groups_of_word[word])
+            by_paper.append(found)
+        return by_paper
 
     @staticmethod
     def _add_groups(groups: dict, keys: set, update) -> None:
@@ -569,9 +590,11 @@ class Percolator:
         for doc_index, doc in enumerate(self.docs):
             candidates = self.candidates(doc_index)
             keys = self.doc_keys[doc_index]
-            title_present, abstract_present = doc.title.present, doc.abstract.present
+            # Per field, its stems and its stem pairs in one set: a word and a two-word phrase
+            # are then the same check.
             title_pairs, abstract_pairs = self.doc_pairs[doc_index]
-            doc_sets = (title_present, abstract_present, title_pairs, abstract_pairs)
+            title_keys = doc.title.present.union(title_pairs)
+            abstract_keys = doc.abstract.present.union(abstract_pairs)
             verified = 0
             for query_id in candidates:
                 check = filters[query_id]
@@ -586,47 +609,57 @@ class Percolator:
                 # The query as a flat AND of checks (see _fast_form): words, two-word phrases
                 # and hyphenated pairs are set lookups here; OR groups of those loop here too;
                 # anything else goes to the evaluator, one child at a time.
-                for kind, key, where, display, node, negated, joined in checks[query_id]:
-                    if kind == 2:
+                form = checks[query_id]
+                if type(form) is list:
+                    form = checks[query_id] = _fast_form(form)
+                for kind, key, where, display, node, negated, joined in form:
+                    if kind == 0:
+                        in_title = where != 2 and key in title_keys
+                        in_abstract = where != 1 and key in abstract_keys
+                        if joined is not None:  # zero-shot: the phrase, or "zeroshot"
+                            joined_title = where != 2 and joined[2] in title_keys
+                            joined_abstract = where != 1 and joined[2] in abstract_keys
+                        else:
+                            joined_title = joined_abstract = False
                         if negated:
-                            if match(node, doc, []):
+                            if in_title or in_abstract or joined_title or joined_abstract:
                                 break
-                        elif not match(node, doc, hits):
+                            continue
+                        if not (in_title or in_abstract or joined_title or joined_abstract):
                             break
-                        continue
-                    if kind == 3:
+                        if in_title:
+                            hits.append((display, "title", node))
+                        if in_abstract:
+                            hits.append((display, "abstract", node))
+                        if joined_title:
+                            hits.append((display, "title", joined))
+                        if joined_abstract:
+                            hits.append((display, "abstract", joined))
+                    elif kind == 4:  # a wildcard: a binary search in each field's words
+                        in_title = where != 2 and doc.title.has_prefix(key)
+                        in_abstract = where != 1 and doc.abstract.has_prefix(key)
+                        if negated:
+                            if in_title or in_abstract:
+                                break
+                            continue
+                        if not (in_title or in_abstract):
+                            break
+                        if in_title:
+                            hits.append((display, "title", node))
+                        if in_abstract:
+                            hits.append((display, "abstract", node))
+                    elif kind == 3:
                         found_one = False
-                        for check in key:
-                            if _simple(check, doc_sets, hits):
+                        for option in key:
+                            if _simple(option, title_keys, abstract_keys, hits):
                                 found_one = True
                         if not found_one:
                             break
-                        continue
-                    if kind == 0:
-                        in_title = where != 2 and key in title_present
-                        in_abstract = where != 1 and key in abstract_present
-                    else:
-                        in_title = where != 2 and key in title_pairs
-                        in_abstract = where != 1 and key in abstract_pairs
-                    if joined is not None:  # zero-shot: the phrase, or "zeroshot"
-                        joined_title = where != 2 and joined[2] in title_present
-                        joined_abstract = where != 1 and joined[2] in abstract_present
-                    else:
-                        joined_title = joined_abstract = False
-                    if negated:
-                        if in_title or in_abstract or joined_title or joined_abstract:
+                    elif negated:
+                        if match(node, doc, []):
                             break
-                        continue
-                    if not (in_title or in_abstract or joined_title or joined_abstract):
+                    elif not match(node, doc, hits):
                         break
-                    if in_title:
-                        hits.append((display, "title", node))
-                    if in_abstract:
-                        hits.append((display, "abstract", node))
-                    if joined_title:
-                        hits.append((display, "title", joined))
-                    if joined_abstract:
-                        hits.append((display, "abstract", joined))
                 else:
                     payload = payloads[query_id]
                     yield doc_index, payload if type(payload) is list else [payload], hits
@@ -636,10 +669,11 @@ class Percolator:
 
 def _fast_form(node: CNode) -> tuple:
     """The query as a flat AND of checks ``(kind, key, where, display, node, negated,
-    joined)``: kind 0 a stem, 1 a pair of adjacent stems (a two-word phrase; ``joined`` is the
-    TERM node of a hyphenated word's joined form), 3 an OR of such checks (``key`` holds them),
-    2 any other node, left to the evaluator. Evaluated in order, appending the same hits in
-    the same order as ``_match`` would."""
+    joined)``: kind 0 a key of a field — a stem, or a pair of adjacent stems for a two-word
+    phrase (``joined`` is then the TERM node of a hyphenated word's joined form) —, 4 a
+    wildcard (``key`` is its prefix), 3 an OR of kind 0 checks (``key`` holds them), 2 any other
+    node, left to the evaluator. Evaluated in order, appending the same hits in the same order
+    as ``_match`` would."""
     children = node[1] if node[0] == AND else [node]
     checks = []
     for child in children:
@@ -647,6 +681,8 @@ def _fast_form(node: CNode) -> tuple:
         if negated:
             child = child[1]
         check = _simple_check(child, negated)
+        if check is None and child[0] == PREFIX:
+            check = (4, child[2], child[1], child[3], child, negated, None)
         if check is None and not negated and child[0] == OR:
             alternatives = [_simple_check(option, False) for option in child[1]]
             if all(alternatives):
@@ -660,7 +696,7 @@ def _simple_check(node: CNode, negated: bool) -> tuple | None:
     if op == TERM:
         return (0, node[2], node[1], node[3], node, negated, None)
     if op == PHRASE and len(node[2]) == 2:
-        return (1, (node[2][0], node[2][1]), node[1], node[3], node, negated, None)
+        return (0, (node[2][0], node[2][1]), node[1], node[3], node, negated, None)
     if (
         op == OR
         and len(node[1]) == 2
@@ -671,30 +707,25 @@ def _simple_check(node: CNode, negated: bool) -> tuple | None:
         and node[1][0][3] == node[1][1][3]  # one display: compiled from one hyphenated word
     ):
         phrase, joined = node[1]
-        return (1, (phrase[2][0], phrase[2][1]), phrase[1], phrase[3], phrase, negated, joined)
+        return (0, (phrase[2][0], phrase[2][1]), phrase[1], phrase[3], phrase, negated, joined)
     return None
 
 
-def _simple(check: tuple, doc_sets: tuple, hits: list[Hit]) -> bool:
-    """One kind 0 or 1 check inside an OR group: appends its hits, says if it held."""
-    kind, key, where, display, node, _, joined = check
-    title_present, abstract_present, title_pairs, abstract_pairs = doc_sets
-    if kind == 0:
-        in_title = where != 2 and key in title_present
-        in_abstract = where != 1 and key in abstract_present
-    else:
-        in_title = where != 2 and key in title_pairs
-        in_abstract = where != 1 and key in abstract_pairs
+def _simple(check: tuple, title_keys: frozenset, abstract_keys: frozenset, hits: list[Hit]) -> bool:
+    """One kind 0 check inside an OR group: appends its hits, says if it held."""
+    _, key, where, display, node, _, joined = check
+    in_title = where != 2 and key in title_keys
+    in_abstract = where != 1 and key in abstract_keys
     if in_title:
         hits.append((display, "title", node))
     if in_abstract:
         hits.append((display, "abstract", node))
     found = in_title or in_abstract
     if joined is not None:
-        if where != 2 and joined[2] in title_present:
+        if where != 2 and joined[2] in title_keys:
             hits.append((display, "title", joined))
             found = True
-        if where != 1 and joined[2] in abstract_present:
+        if where != 1 and joined[2] in abstract_keys:
             hits.append((display, "abstract", joined))
             found = True
     return found
@@ -868,27 +899,12 @@ def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
         percolator = Percolator(docs)
         for subscription_id, owner_id, compiled in enabled_subscriptions():
             percolator.add(compiled, (subscription_id, owner_id))
-        rows: list[Match] = []
+        writer = MatchWriter()
         for doc_index, payloads, hits in percolator.matches():
             paper = papers[doc_index]
-            explained = public_hits(hits)
             value = score(hits, corpus.idf, paper.upvotes)
-            for subscription_id, owner_id in payloads:
-                rows.append(
-                    Match(
-                        subscription_id=subscription_id,
-                        paper_id=paper.pk,
-                        owner_id=owner_id,
-                        hits=explained,
-                        score=value,
-                    )
-                )
-            if len(rows) >= 5000:
-                found += len(rows)
-                Match.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-                rows = []
-        found += len(rows)
-        Match.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+            writer.add(paper.pk, payloads, public_hits(hits), value)
+        found = writer.flush()
         Paper.objects.filter(pk__in=[paper.pk for paper in papers]).update(matched_at=now)
     logger.info(
         "matched %d papers against %d distinct queries: %d matches",
@@ -899,26 +915,121 @@ def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
     return found
 
 
+class MatchWriter:
+    """Writes ``Match`` rows from plain tuples, skipping rows that exist already. Django's
+    ``bulk_create`` builds a model instance and prepares six values per row, which was most of
+    the match step's time at 10k subscribers (300k rows). The hits of one (query,
+    paper) are serialised once for all its subscribers, and the rows go to the database the way
+    it takes them fastest: SQLite runs one prepared ``INSERT`` per row in-process
+    (``executemany``); PostgreSQL takes each chunk as one ``INSERT … SELECT FROM unnest(arrays)``
+    rather than a statement per row (bench/RESULTS.md has the numbers)."""
+
+    CHUNK = 10_000
+    COLUMNS = ("subscription", "paper", "owner", "hits", "score", "created_at")
+
+    def __init__(self) -> None:
+        fields = [Match._meta.get_field(name) for name in self.COLUMNS]
+        self.by_arrays = connection.vendor == "postgresql"
+        self.hits_field = fields[3]
+        self.created_at = fields[-1].get_db_prep_value(timezone.now(), connection)
+        self.sql = self.insert_sql(fields)
+        self.rows: list[tuple] = []
+        self.written = 0
+
+    def insert_sql(self, fields: list) -> str:
+        quote = connection.ops.quote_name
+        if self.by_arrays:
+            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+            values = f"SELECT * FROM unnest({arrays})"
+        else:
+            values = "VALUES ({})".format(", ".join(["%s"] * len(fields)))
+        return "{} {} ({}) {} {}".format(
+            connection.ops.insert_statement(on_conflict=OnConflict.IGNORE),
+            quote(Match._meta.db_table),
+            ", ".join(quote(field.column) for field in fields),
+            values,
+            connection.ops.on_conflict_suffix_sql(
+                [], OnConflict.IGNORE, [], ["subscription", "paper"]
+            )
+            or "",
+        )
+
+    def add(
+        self, paper_id: int, payloads: list[tuple[int, int]], hits: list[dict], value: float
+    ) -> None:
+        """One match of ``paper_id`` for each (subscription id, owner id) in ``payloads``."""
+        if self.by_arrays:
+            stored_hits = json.dumps(hits)  # an element of a jsonb[] array: its text
+        else:
+            stored_hits = self.hits_field.get_db_prep_save(hits, connection)
+        created_at = self.created_at
+        self.rows.extend(
+            [
+                (subscription_id, paper_id, owner_id, stored_hits, value, created_at)
+                for subscription_id, owner_id in payloads
+            ]
+        )
+        if len(self.rows) >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write what was added; returns the number of rows offered so far."""
+        if self.rows:
+            # In key order, the unique index's pages are visited once, not at random:
+            # a third faster on SQLite.
+            self.rows.sort(key=_subscription_and_paper)
+            with connection.cursor() as cursor:
+                if self.by_arrays:
+                    columns = zip(*self.rows, strict=True)
+                    cursor.execute(self.sql, [list(column) for column in columns])
+                else:
+                    cursor.executemany(self.sql, self.rows)
+            self.written += len(self.rows)
+            self.rows = []
+        return self.written
+
+
+_subscription_and_paper = operator.itemgetter(0, 1)
+
+
 def enabled_subscriptions() -> Iterator[tuple[int, int, str]]:
     """(id, owner id, compiled query) of every enabled subscription. A subscription saved
     without going through ``save()`` (bulk-created) or by another version is compiled here and
     stored; one whose query does not parse is skipped and logged."""
-    outdated: list[tuple[int, str]] = []
+    outdated: dict[int, str] = {}
+    compiled_texts: dict[str, str | None] = {}  # many subscribers write the same query
     prefix = f"[{COMPILED_VERSION},"
     rows = Subscription.objects.filter(enabled=True).values_list(
         "id", "owner_id", "compiled", "query"
     )
     for subscription_id, owner_id, compiled, query in rows.iterator(chunk_size=10_000):
         if not compiled.startswith(prefix):
-            try:
-                compiled = compile_text(query)
-            except QueryError as error:
-                logger.warning("subscription %s has an invalid query: %s", subscription_id, error)
+            if query not in compiled_texts:
+                try:
+                    compiled_texts[query] = compile_text(query)
+                except QueryError as error:
+                    compiled_texts[query] = None
+                    logger.warning(
+                        "subscription %s has an invalid query: %s", subscription_id, error
+                    )
+            compiled = compiled_texts[query]
+            if compiled is None:
                 continue
-            outdated.append((subscription_id, compiled))
+            outdated[subscription_id] = compiled
         yield subscription_id, owner_id, compiled
-    for subscription_id, compiled in outdated:
-        Subscription.objects.filter(pk=subscription_id).update(compiled=compiled)
+    _store_compiled(outdated)
+
+
+def _store_compiled(compiled_by_id: dict[int, str]) -> None:
+    """One prepared ``UPDATE`` for all of them: bulk-created subscriptions come by thousands."""
+    if not compiled_by_id:
+        return
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} = %s WHERE {} = %s".format(
+        quote(Subscription._meta.db_table), quote("compiled"), quote("id")
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(text, pk) for pk, text in compiled_by_id.items()])
 
 
 def rematch_subscription(subscription: Subscription, *, now: dt.datetime | None = None) -> int:

@@ -18,6 +18,7 @@ Author names are split the same way but not stemmed; categories are lower-cased.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import sys
 import unicodedata
@@ -29,9 +30,14 @@ import snowballstemmer
 COMPOUND_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 _WORD_RE = re.compile(r"[^\W_]+")
 _HYPHENATED_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
-# The same on ASCII text (most abstracts), where the Unicode classes are needlessly slow.
-_WORD_ASCII_RE = re.compile(r"[a-z0-9]+")
-_HYPHENATED_ASCII_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+# The same on ASCII text (most abstracts), where the Unicode classes are needlessly slow. The
+# words of folded ASCII text are also its runs of [a-z0-9]: every other byte made a space, then
+# split (twice as fast as the regular expression).
+_ASCII_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
+_NOT_WORD_ASCII = bytes(c if c in _ASCII_WORD_BYTES else ord(" ") for c in range(256))
+_NOT_COMPOUND_ASCII = bytes(
+    c if c in _ASCII_WORD_BYTES or c == ord("-") else ord(" ") for c in range(256)
+)
 # The same, on unfolded text, keeping apostrophes inside words (for highlighting spans).
 _SPAN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*(?:-[^\W_]+(?:['’][^\W_]+)*)*")
 _RAW_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -136,14 +142,19 @@ def analyze(text: str) -> FieldText:
     # for every paper.
     folded = fold(text)
     ascii_only = folded.isascii()
-    words = (_WORD_ASCII_RE if ascii_only else _WORD_RE).findall(folded)
+    if ascii_only:
+        words = folded.encode().translate(_NOT_WORD_ASCII).decode().split()
+    else:
+        words = _WORD_RE.findall(folded)
     cache = _stem_cache
     stems = tuple([cache.get(word) or stem(word) for word in words])
     present = frozenset(stems)
     joined_stems: tuple[str, ...] = ()
     if "-" in folded:
-        hyphenated = (_HYPHENATED_ASCII_RE if ascii_only else _HYPHENATED_RE).findall(folded)
-        joined = [compound.replace("-", "") for compound in hyphenated]
+        if ascii_only:
+            joined = _joined_ascii_compounds(folded)
+        else:
+            joined = [compound.replace("-", "") for compound in _HYPHENATED_RE.findall(folded)]
         if joined:
             words.extend(joined)
             # Joined stems are not in reading order: they only answer "is this word here".
@@ -154,9 +165,33 @@ def analyze(text: str) -> FieldText:
     return FieldText(stems, joined_stems, distinct_words, present)
 
 
+def _joined_ascii_compounds(folded: str) -> list[str]:
+    """The hyphenated compounds of folded ASCII text, joined (``zero-shot`` → ``zeroshot``):
+    what ``_HYPHENATED_RE`` finds, without its backtracking at every word (a third of the time
+    of analysing a paper). A compound is a run of words each joined to the next by one hyphen."""
+    joined = []
+    tokens = folded.encode().translate(_NOT_COMPOUND_ASCII).decode().split()
+    for token in tokens:
+        if "-" not in token:
+            continue
+        run: list[str] = []
+        for part in token.split("-"):  # "a--b-c" → a, "", b, c: the empty part ends a run
+            if part:
+                run.append(part)
+                continue
+            if len(run) > 1:
+                joined.append("".join(run))
+            run = []
+        if len(run) > 1:
+            joined.append("".join(run))
+    return joined
+
+
+@functools.lru_cache(maxsize=100_000)
 def name_tokens(name: str) -> tuple[str, ...]:
     """Folded parts of a person's name, in order: ``"LeCun, Yann"`` → ``("lecun", "yann")``.
-    Hyphenated given names split (``Jean-Pierre`` → ``jean``, ``pierre``); nothing is stemmed."""
+    Hyphenated given names split (``Jean-Pierre`` → ``jean``, ``pierre``); nothing is stemmed.
+    Remembered: prolific authors are on many papers of a day."""
     return tuple(part for compound in split(name) for part in compound.split("-"))
 
 

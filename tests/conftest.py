@@ -83,6 +83,13 @@ def redis_url() -> Iterator[str]:
         process.wait(10)
 
 
+@pytest.fixture(autouse=True)
+def private_corpus_copy(settings, tmp_path):
+    """Each test gets its own directory for the copy of the recent papers' corpus on disk, so a
+    copy written by another test (the same ids and times, other papers) is never read."""
+    settings.MATCH_CORPUS_DIR = tmp_path / "corpus"
+
+
 @pytest.fixture
 def isolated_cache(settings):
     """A private in-memory cache for one test, so rate-limit counters (kept in the real,

@@ -77,6 +77,27 @@ def test_hidden_papers_wait_and_disabled_subscriptions_are_skipped():
     assert Match.objects.filter(paper=hidden, subscription=enabled).exists()
 
 
+def test_the_next_run_sees_subscriptions_saved_edited_and_deleted_since_the_last_one():
+    # The index is built by each run from the subscriptions as they are then: nothing to
+    # invalidate when the web process saves or deletes one while a worker runs the step.
+    real_paper(LOTUS)
+    kept = SubscriptionFactory(query="zero-shot")
+    edited = SubscriptionFactory(query="vocoder")
+    deleted = SubscriptionFactory(query="zero-shot")
+    assert match_new_papers() == 1
+    services.delete_subscription(deleted)
+    services.update_subscription(edited, name="depth", query="depth", enabled=True)
+    added = services.create_subscription(owner=UserFactory(), name="new", query="zero-shot")
+    Match.objects.all().delete()  # only what the next run writes
+    real_paper(METRIC3D)
+    assert match_new_papers() == 1
+    assert set(Match.objects.values_list("subscription_id", flat=True)) == {
+        kept.id,
+        edited.id,
+        added.id,
+    }
+
+
 def test_bulk_created_subscriptions_are_compiled_by_the_step_and_invalid_ones_skipped(caplog):
     real_paper(COSYVOICE)
     owner = UserFactory()
@@ -93,6 +114,23 @@ def test_bulk_created_subscriptions_are_compiled_by_the_step_and_invalid_ones_sk
     assert bulk.compiled.startswith("[1,")
     assert list(Match.objects.values_list("subscription__name", flat=True)) == ["bulk"]
     assert "invalid query" in caplog.text
+
+
+def test_the_step_in_a_new_process_reuses_the_papers_analysed_by_other_processes(monkeypatch):
+    from subscriptions import corpus, matcher
+
+    real_paper(COSYVOICE)
+    SubscriptionFactory(query="zero-shot vocoder")
+    corpus.recent_corpus(7)  # a preview in the web process analysed the recent papers
+    corpus._cache.clear()  # the worker starts afresh
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("analysed again")
+
+    monkeypatch.setattr(corpus.RecentPaper, "analyse", no_analysis)
+    monkeypatch.setattr(matcher.PaperDoc, "from_paper", no_analysis)
+    assert match_new_papers() == 1
+    assert Match.objects.count() == 1
 
 
 def test_a_title_match_scores_above_an_abstract_match():

@@ -64,6 +64,93 @@ def test_the_cache_notices_new_changed_and_hidden_papers():
     assert preview("zero-shot") == []
 
 
+def forget_in_this_process():
+    """What a process that has just started knows: only the copy on disk."""
+    corpus._cache.clear()
+
+
+def analysed_papers(monkeypatch) -> list[int]:
+    """The ids of the papers analysed from now on."""
+    analysed: list[int] = []
+    analyse = corpus.RecentPaper.analyse
+
+    def counting(paper):
+        analysed.append(paper.id)
+        return analyse(paper)
+
+    monkeypatch.setattr(corpus.RecentPaper, "analyse", counting)
+    return analysed
+
+
+@pytest.mark.django_db
+def test_a_new_process_reads_the_analysed_papers_from_disk_instead_of_analysing_them(
+    monkeypatch,
+):
+    PaperFactory(title="Zero-shot one")
+    PaperFactory(title="Few-shot two")
+    before = [(h.paper.title, h.hits, h.score) for h in preview("zero-shot OR few-shot")]
+    forget_in_this_process()
+    analysed = analysed_papers(monkeypatch)
+    after = [(h.paper.title, h.hits, h.score) for h in preview("zero-shot OR few-shot")]
+    assert after == before
+    assert analysed == []
+
+
+@pytest.mark.django_db
+def test_a_curator_fixing_a_title_is_seen_by_the_next_process_which_analyses_only_that_paper(
+    monkeypatch,
+):
+    fixed = PaperFactory(title="Zero-shto parsing")
+    PaperFactory(title="Zero-shot tagging")
+    assert [h.paper.title for h in preview("zero-shot")] == ["Zero-shot tagging"]
+    fixed.title = "Zero-shot parsing"
+    fixed.save()  # what the admin does: modified_at moves on
+    forget_in_this_process()
+    analysed = analysed_papers(monkeypatch)
+    assert {h.paper.title for h in preview("zero-shot")} == {
+        "Zero-shot parsing",
+        "Zero-shot tagging",
+    }
+    assert analysed == [fixed.id]
+
+
+@pytest.mark.django_db
+def test_a_copy_written_by_another_version_of_the_code_is_not_read(monkeypatch):
+    PaperFactory(title="Zero-shot one")
+    preview("zero-shot")
+    forget_in_this_process()
+    monkeypatch.setattr(corpus, "code_fingerprint", lambda: "another-version")
+    assert corpus.load_stored(7) is None
+    analysed = analysed_papers(monkeypatch)
+    assert len(preview("zero-shot")) == 1
+    assert len(analysed) == 1
+
+
+@pytest.mark.django_db
+def test_a_new_version_of_the_code_replaces_the_copy_of_the_old_one(monkeypatch):
+    PaperFactory(title="Zero-shot one")
+    preview("zero-shot")
+    old_copy = corpus.stored_path(7)
+    forget_in_this_process()
+    monkeypatch.setattr(corpus, "code_fingerprint", lambda: "another-version")
+    preview("zero-shot")
+    assert corpus.stored_path(7).exists()
+    assert not old_copy.exists()  # copies do not pile up on disk deploy after deploy
+
+
+@pytest.mark.django_db
+def test_an_unreadable_copy_is_rebuilt(monkeypatch):
+    PaperFactory(title="Zero-shot one")
+    preview("zero-shot")
+    forget_in_this_process()
+    corpus.stored_path(7).write_bytes(b"not a pickle")
+    assert len(preview("zero-shot")) == 1
+    forget_in_this_process()
+    analysed = analysed_papers(monkeypatch)
+    assert len(preview("zero-shot")) == 1  # from the copy written again
+    assert analysed == []
+
+
 @pytest.mark.django_db
 def test_the_json_endpoint_returns_papers(client):
     cosyvoice = real_paper(COSYVOICE, arxiv_id="2407.05407")

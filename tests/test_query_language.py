@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from subscriptions.corpus import clear_cache
 from subscriptions.matcher import PaperDoc, compile_query, evaluate, preview
@@ -200,6 +202,32 @@ def test_the_query_text_and_the_paper_text_are_read_by_the_same_tokenizer():
             words = [part for compound in split(text) for part in compound.split("-")]
             joined = ["".join(c.split("-")) for c in split(text) if "-" in c]
             assert set(analyze(text).words) == set(words) | set(joined)
+
+
+@given(st.text(alphabet="ab0-' .é", max_size=30))
+def test_the_fast_tokenizer_finds_the_words_and_compounds_of_the_reference_one(text):
+    words = [part for compound in split(text) for part in compound.split("-")]
+    joined = ["".join(c.split("-")) for c in split(text) if "-" in c]
+    analysed = analyze(text)
+    assert set(analysed.words) == set(words) | set(joined)
+    assert len(analysed.stems) == len(words)
+
+
+def test_the_c_stemmer_gives_the_stems_of_the_reference_snowball_stemmer():
+    # PyStemmer makes paper analysis fast; stems stored in compiled queries must not change.
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from subscriptions.text import _stemmer
+
+    assert type(_stemmer).__module__ == "Stemmer"  # the C stemmer is installed and in use
+    reference = EnglishStemmer()
+    words = {
+        word for row in real_rows() for word in analyze(row["title"] + " " + row["abstract"]).words
+    }
+    assert len(words) > 5_000
+    assert [_stemmer.stemWord(word) for word in sorted(words)] == [
+        reference.stemWord(word) for word in sorted(words)
+    ]
 
 
 def test_precedence_follows_luqum():

@@ -64,10 +64,15 @@ class Match(models.Model):
     from one indexed query per user.
     """
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="matches")
+    # No single-column indexes on subscription and owner: the unique constraint
+    # (subscription, paper) and the (owner, paper) index serve those lookups, and the match step
+    # writes hundreds of thousands of rows a day, each maintaining every index.
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
     paper = models.ForeignKey("digest.Paper", on_delete=models.CASCADE, related_name="matches")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="matches"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="matches", db_index=False
     )
     hits = models.JSONField(default=list)
     score = models.FloatField(default=0)

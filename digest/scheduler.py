@@ -201,10 +201,10 @@ def build_now(
                 PlannedDigest(
                     email=user.email,
                     date=day,
-                    papers_total=len(plan.items),
-                    in_email=sum(1 for item in plan.items if item.in_email),
+                    papers_total=len(plan.ranked),
+                    in_email=sum(1 for item in plan.ranked if item.in_email),
                     featured=sum(
-                        1 for item in plan.items if item.section == DigestItem.Section.FEATURED
+                        1 for item in plan.ranked if item.section == DigestItem.Section.FEATURED
                     ),
                 )
             )

@@ -262,6 +262,24 @@ def test_plan_reads_only(user, subscription, django_assert_max_num_queries):
     assert len(plan.items) == 1 and plan.digest.pk is None
 
 
+def test_a_preview_plan_carries_its_papers_whole(user, subscription, django_assert_num_queries):
+    first = paper(title="Zero-shot everything")
+    match(subscription, first)
+    plan = plan_digest(user, now=NOW)
+    with django_assert_num_queries(0):  # rendering must not load each paper again
+        assert [item.paper.title for item in plan.items] == ["Zero-shot everything"]
+
+
+def test_a_build_plan_ranks_on_the_ranking_fields_alone(user, subscription):
+    from digest.digests import plan_digests
+
+    first = paper()
+    match(subscription, first)
+    plan = plan_digests([user], now=NOW)[user.pk]
+    assert [(item.paper.id, item.rank) for item in plan.ranked] == [(first.pk, 1)]
+    assert [item.paper_id for item in plan.items] == [first.pk]
+
+
 def test_planning_many_users_at_once_gives_each_the_same_digest_as_alone(db):
     from digest.digests import build_digests, plan_digests
 

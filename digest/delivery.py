@@ -219,8 +219,8 @@ def suppression_for(user: User) -> Suppression | None:
     return Suppression.objects.filter(email__iexact=user.email).first()
 
 
-# The two statements every message runs, written out: the ORM would spend more time building
-# them than the database spends running them. Same conditions as ``_finish``.
+# The claim re-check every message runs, written out: the ORM would spend more time building it
+# than the database spends running it.
 def _table() -> str:
     return db_connection.ops.quote_name(Delivery._meta.db_table)
 
@@ -235,32 +235,6 @@ def _still_claimed(delivery: Delivery) -> bool:
             [delivery.pk, delivery.claimed_by, Delivery.Status.SENDING],
         )
         return cursor.fetchone() is not None
-
-
-def _record_sent(delivery: Delivery, message_id: str) -> bool:
-    """``_finish(delivery, SENT, ...)``: False if the claim was lost."""
-    ops = db_connection.ops
-    now = ops.adapt_datetimefield_value(timezone.now())
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table()} SET status = %s, lease_until = NULL, sent_at = %s, "
-            "message_id = %s, last_error = '' "
-            "WHERE id = %s AND claimed_by = %s AND status = %s",
-            [
-                Delivery.Status.SENT,
-                now,
-                message_id,
-                delivery.pk,
-                delivery.claimed_by,
-                Delivery.Status.SENDING,
-            ],
-        )
-        updated = cursor.rowcount
-    if not updated:
-        log.warning(
-            "delivery %s: claim %s was lost before it finished", delivery.pk, delivery.claimed_by
-        )
-    return bool(updated)
 
 
 @contextmanager
@@ -313,7 +287,13 @@ def _deliver_one(
             # The server said 250. "sent" commits with this transaction: a crash between
             # here and the commit is the one window in which the message can go twice.
             accepted = time.perf_counter()
-            _record_sent(delivery, message_id)
+            _finish(
+                delivery,
+                Delivery.Status.SENT,
+                sent_at=timezone.now(),
+                message_id=message_id,
+                last_error="",
+            )
         report.commit_lag.append(time.perf_counter() - accepted)
         report.sent += 1
     except SendError as error:

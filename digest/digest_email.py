@@ -25,7 +25,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.base import Template
-from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 
@@ -267,15 +266,6 @@ def _section_heading(template_name: str, title: str) -> str:
     return composer.fragment(template_name, {"section": {"title": title}}).fill({})
 
 
-TOKEN_SLOT = "TOKEN-SLOT"
-
-
-def feedback_base_url() -> str:
-    """The feedback URL with a slot for the token: one ``reverse()`` per email, not two per
-    paper (``links.feedback_url`` builds the same URL, one at a time)."""
-    return links.absolute(reverse("feedback", args=[TOKEN_SLOT]))
-
-
 @dataclass(frozen=True)
 class Papers:
     """The papers part of a digest email, for its HTML and its plain text."""
@@ -289,7 +279,9 @@ class Papers:
 def render_papers(user, items: Sequence[DigestItem]) -> Papers:
     """The email's papers, featured first, each filled into the partials rendered once per
     process: per recipient this is string joins, cached highlights and two signed links."""
-    feedback = feedback_base_url()
+    # The feedback URL with a slot for the token, once per email (``links.feedback_url``
+    # builds the same URL, one at a time).
+    feedback = links.token_url("feedback", links.TOKEN_SLOT)
     featured = [i for i in items if i.section == DigestItem.Section.FEATURED]
     matched = [i for i in items if i.section != DigestItem.Section.FEATURED]
     sections = [("Featured", featured)] if featured else []
@@ -307,8 +299,12 @@ def render_papers(user, items: Sequence[DigestItem]) -> Papers:
             hits = item.hits or []
             why_html, why_text = reasons(hits, item.section == DigestItem.Section.FEATURED)
             # Signed per user and paper: a click records feedback without logging in.
-            more = feedback.replace(TOKEN_SLOT, links.feedback_token(user.pk, paper.pk, "more"))
-            less = feedback.replace(TOKEN_SLOT, links.feedback_token(user.pk, paper.pk, "less"))
+            more = feedback.replace(
+                links.TOKEN_SLOT, links.feedback_token(user.pk, paper.pk, "more")
+            )
+            less = feedback.replace(
+                links.TOKEN_SLOT, links.feedback_token(user.pk, paper.pk, "less")
+            )
             html_out.append(
                 _item_html(bool(why_html)).fill(
                     {
@@ -341,7 +337,9 @@ def render_papers(user, items: Sequence[DigestItem]) -> Papers:
     )
 
 
-def email_context(digest: Digest, items: Iterable[DigestItem]) -> dict[str, object]:
+def email_context(
+    digest: Digest, items: Iterable[DigestItem], *, unsubscribe_url: str | None = None
+) -> dict[str, object]:
     items = list(items)
     shown = [item for item in items if item.in_email]
     papers = render_papers(digest.user, shown)
@@ -359,7 +357,7 @@ def email_context(digest: Digest, items: Iterable[DigestItem]) -> dict[str, obje
         "more_url": view_url or links.manage_url(),
         "view_url": view_url,
         "manage_url": links.manage_url(),
-        "unsubscribe_url": links.unsubscribe_url(digest.user),
+        "unsubscribe_url": unsubscribe_url or links.unsubscribe_url(digest.user),
         "preheader": " · ".join(papers.titles[:2]) or "No new papers matched your subscriptions.",
         "footer_reason": "You receive this digest because you follow papers on",
     }
@@ -374,8 +372,8 @@ def message_id_for(delivery: Delivery) -> str:
     return f"<digest.{delivery.pk}.{tag}@{composer.message_id_domain()}>"
 
 
-def list_headers(user) -> dict[str, str]:
-    targets = [links.unsubscribe_url(user), links.unsubscribe_mailto(user)]
+def list_headers(user, *, unsubscribe_url: str | None = None) -> dict[str, str]:
+    targets = [unsubscribe_url or links.unsubscribe_url(user), links.unsubscribe_mailto(user)]
     return {
         "List-Id": settings.LIST_ID,
         "List-Unsubscribe": ", ".join(f"<{target}>" for target in targets if target),
@@ -395,7 +393,9 @@ def render_digest_email(
     unsaved items of a plan to preview. The Message-ID is the delivery's when there is one."""
     if items is None:
         items = digest.items.select_related("paper").order_by("rank")
-    headers = list_headers(digest.user)
+    # Signed once: the List-Unsubscribe header and the footer link are the same URL.
+    unsubscribe_url = links.unsubscribe_url(digest.user)
+    headers = list_headers(digest.user, unsubscribe_url=unsubscribe_url)
     if delivery is None and digest.pk is not None:
         delivery = Delivery.objects.filter(digest=digest).first()
     if delivery is not None:
@@ -403,7 +403,7 @@ def render_digest_email(
     return composer.compose(
         "digest",
         to=delivery.to_email if delivery is not None else digest.user.email,
-        context=email_context(digest, items),
+        context=email_context(digest, items, unsubscribe_url=unsubscribe_url),
         headers=headers,
         connection=connection,
     )

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import hmac
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from digest.models import Digest, Feedback, Paper
@@ -27,6 +26,28 @@ FEEDBACK_SALT = "paperboy.feedback"
 
 def absolute(path: str) -> str:
     return settings.SITE_URL + path
+
+
+TOKEN_SLOT = "TOKEN-SLOT"
+
+
+@functools.lru_cache(maxsize=64)
+def _path(name: str, slotted: bool, script_prefix: str, urlconf: str | None) -> str:
+    return reverse(name, kwargs={"token": TOKEN_SLOT} if slotted else None)
+
+
+def cached_path(name: str) -> str:
+    """``reverse(name)``, resolved once per process (and URL configuration): every digest
+    carries several links, and ``reverse`` costs a tenth of a millisecond each."""
+    return _path(name, False, get_script_prefix(), get_urlconf())
+
+
+def token_url(name: str, token: str) -> str:
+    """``absolute(reverse(name, kwargs={"token": token}))`` for our ``<str:token>`` routes,
+    resolved once per process like ``cached_path``. Our tokens are URL-safe (base64 and
+    ``.-``), so putting one in needs no quoting."""
+    path = _path(name, True, get_script_prefix(), get_urlconf())
+    return absolute(path.replace(TOKEN_SLOT, token))
 
 
 def _view_signer() -> signing.Signer:
@@ -50,15 +71,15 @@ def digest_view_url(digest: Digest) -> str:
     """The email's "view in browser" link; empty for a digest that is only being previewed."""
     if digest.pk is None:
         return ""
-    return absolute(reverse("digest_web", kwargs={"token": digest_view_token(digest)}))
+    return token_url("digest_web", digest_view_token(digest))
 
 
 def manage_url() -> str:
-    return absolute(reverse("subscriptions:list"))
+    return absolute(cached_path("subscriptions:list"))
 
 
 def unsubscribe_url(user) -> str:
-    return absolute(reverse("unsubscribe", kwargs={"token": make_token(user)}))
+    return token_url("unsubscribe", make_token(user))
 
 
 def resubscribe_url(user) -> str:
@@ -78,7 +99,7 @@ def _feedback_key(secret: str) -> bytes:
 
 
 def _feedback_signature(value: str) -> str:
-    mac = hmac.new(_feedback_key(settings.SECRET_KEY), value.encode(), hashlib.sha256).digest()
+    mac = hmac.digest(_feedback_key(settings.SECRET_KEY), value.encode(), "sha256")
     return base64.urlsafe_b64encode(mac[:18]).decode()
 
 
@@ -95,7 +116,7 @@ def feedback_url(user, paper: Paper, kind: str) -> str:
     GET shows a confirm page; POST records the feedback."""
     if kind not in Feedback.Kind.values:
         raise ValueError(f"feedback kind must be one of {Feedback.Kind.values}, not {kind!r}")
-    return absolute(reverse("feedback", args=[feedback_token(user.pk, paper.pk, kind)]))
+    return token_url("feedback", feedback_token(user.pk, paper.pk, kind))
 
 
 def feedback_from_token(token: str) -> tuple[int, int, str] | None:

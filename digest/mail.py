@@ -304,7 +304,7 @@ MAX_LINE = 900
 def fold_long_lines(html: str) -> str:
     """Break HTML lines longer than ``MAX_LINE`` at a space (whitespace, so the page renders the
     same) so the part can go out as plain 8-bit. Lines with no space are left alone."""
-    if all(len(line) <= MAX_LINE for line in html.split("\n")):
+    if max(map(len, html.split("\n"))) <= MAX_LINE:
         return html
     folded = []
     for line in html.split("\n"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -58,38 +59,53 @@ def highlight(text: str, hits: Iterable[Mapping[str, str]]) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
 
 
+class _Analysed(NamedTuple):
+    """A text's words, looked up by stem: marking a set of terms costs what they match, not a
+    pass over the text per term (one abstract is highlighted for many different term sets)."""
+
+    words: tuple
+    stems: tuple[str, ...]
+    by_stem: dict[str, list[int]]  # stem -> positions of the words with it
+    # Hyphen-joined groups of two or more words, for their joined form ("zeroshot" marks
+    # "zero-shot"): (start, end, joined word, stem of the joined word).
+    groups: tuple[tuple[int, int, str, str], ...]
+
+
 @functools.lru_cache(maxsize=4096)
-def _analysed(text: str) -> tuple[tuple, tuple[str, ...]]:
-    """The words of ``text`` and their stems, once per text: a digest run highlights the same
-    abstracts for many different sets of terms."""
+def _analysed(text: str) -> _Analysed:
     words = tuple(spans(text))
-    return words, tuple(stem(span.word) for span in words)
+    stems = tuple(stem(span.word) for span in words)
+    by_stem: dict[str, list[int]] = {}
+    for index, word_stem in enumerate(stems):
+        by_stem.setdefault(word_stem, []).append(index)
+    members: dict[int, list[int]] = {}
+    for index, span in enumerate(words):
+        members.setdefault(span.compound, []).append(index)
+    groups = []
+    for group in members.values():
+        if len(group) > 1:
+            joined = "".join(words[i].word for i in group)
+            groups.append((words[group[0]].start, words[group[-1]].end, joined, stem(joined)))
+    return _Analysed(words, stems, by_stem, tuple(groups))
 
 
 def _marked_ranges(text: str, patterns: set) -> list[tuple[int, int]]:
-    words, stems = _analysed(text)
-    # Hyphen-joined groups, for their joined form ("zeroshot" marks "zero-shot").
-    groups: dict[int, list[int]] = {}
-    for index, span in enumerate(words):
-        groups.setdefault(span.compound, []).append(index)
+    words, stems, by_stem, groups = _analysed(text)
     ranges: list[tuple[int, int]] = []
     for kind, value in patterns:
         if kind == "prefix":
             prefix = value[0]
             ranges.extend((s.start, s.end) for s in words if s.word.startswith(prefix))
-            for members in groups.values():
-                joined = "".join(words[i].word for i in members)
-                if len(members) > 1 and joined.startswith(prefix):
-                    ranges.append((words[members[0]].start, words[members[-1]].end))
+            ranges.extend(
+                (start, end) for start, end, joined, _ in groups if joined.startswith(prefix)
+            )
             continue
         length = len(value)
-        for index in range(len(words) - length + 1):
-            if tuple(stems[index : index + length]) == value:
+        for index in by_stem.get(value[0], ()):
+            if stems[index : index + length] == value:
                 ranges.append((words[index].start, words[index + length - 1].end))
         if length == 1:
-            for members in groups.values():
-                if len(members) > 1 and stem("".join(words[i].word for i in members)) == value[0]:
-                    ranges.append((words[members[0]].start, words[members[-1]].end))
+            ranges.extend((start, end) for start, end, _, joined in groups if joined == value[0])
     return _merge(ranges)
 
 

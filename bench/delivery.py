@@ -1,7 +1,7 @@
 """Delivery benchmark: match + compose + deliver N digests to an SMTP sink in another process,
 against a raw smtplib blast of pre-built messages of the same size over as many connections.
 
-    python bench/delivery.py --subscribers 10000 [--papers 2000] [--workers 2]
+    python bench/delivery.py --subscribers 10000 [--papers 2000] [--workers 4]
                              [--database-url postgres://.../paperboy_bench] [--matcher project]
 
 It builds a fresh database (SQLite in a temporary directory unless ``--database-url`` names a
@@ -80,6 +80,12 @@ def rss_mb() -> float:
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) another process has used so far (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def process_peak_rss_mb(pid: int) -> float:
     """Peak resident memory of another process (Linux: VmHWM in /proc)."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -95,6 +101,10 @@ def configure(args: argparse.Namespace, workdir: Path, sink_port: int) -> None:
     os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{sink_port}"
     os.environ["SECRET_KEY"] = "bench-key"
     os.environ["LOG_LEVEL"] = "WARNING"
+    # As in production: with DEBUG on, Django records every query (and SQLite runs an extra
+    # statement per query to quote its parameters for the record).
+    os.environ["DEBUG"] = "false"
+    os.environ["ALLOWED_HOSTS"] = "localhost"
     os.environ.setdefault("EMAIL_MESSAGES_PER_CONNECTION", str(args.per_connection))
     os.environ.pop("REDIS_URL", None)
     if args.database_url and args.database_url.startswith("postgres"):
@@ -387,6 +397,7 @@ def _worker(number: int, chunk_size: int, out: multiprocessing.Queue) -> None:
     assert message_id_for and render_digest_email  # the functions under test
     session = SMTPSession()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     try:
         while ids := claim_user_chunk(chunk_size):
             t0 = time.perf_counter()
@@ -407,6 +418,7 @@ def _worker(number: int, chunk_size: int, out: multiprocessing.Queue) -> None:
         {
             "worker": number,
             "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started,
             "build_seconds": build_seconds,
             "render_seconds": render_seconds,
             "messages": messages,
@@ -458,7 +470,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--papers", type=int, default=2_000)
-    parser.add_argument("--workers", type=int, default=2, help="sending processes = connections")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="sending processes = connections (4: deploy/Procfile's worker concurrency)",
+    )
     parser.add_argument("--chunk", type=int, default=100, help="users per build chunk")
     parser.add_argument("--per-connection", type=int, default=100, help="messages per session")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
@@ -505,8 +522,10 @@ def main() -> None:
 
         connections.close_all()
         t0 = time.perf_counter()
+        sink_cpu = process_cpu_seconds(sink.pid)
         results = run_parallel(worker, [(n, args.chunk) for n in range(args.workers)])
         deliver_seconds = time.perf_counter() - t0
+        sink_cpu_deliver = process_cpu_seconds(sink.pid) - sink_cpu
         sent = sum(r["sent"] for r in results)
         messages = sum(r["messages"] for r in results)
         total_bytes = sum(r["bytes"] for r in results)
@@ -528,10 +547,12 @@ def main() -> None:
 
         # Raw blast: same number of processes, messages, connections and sizes.
         per_worker = [sent // args.workers + (n < sent % args.workers) for n in range(args.workers)]
+        sink_cpu = process_cpu_seconds(sink.pid)
         raw = run_parallel(
             raw_worker,
             [(sink_port, samples, count, args.per_connection) for count in per_worker],
         )
+        sink_cpu_raw = process_cpu_seconds(sink.pid) - sink_cpu
         raw_seconds = max(r["seconds"] for r in raw)
         raw_rate = sum(r["sent"] for r in raw) / raw_seconds
         raw_avg_kib = statistics.mean(len(s) for s in samples) / 1024
@@ -554,6 +575,13 @@ def main() -> None:
     print(
         f"peak RSS: main process {peak_rss_mb():.0f} MB (setup + match); workers {workers_rss} MB,"
         f" of which {inherited} MB shared with the main process at fork; sink {sink_rss:.0f} MB"
+    )
+    worker_cpu_ms = sum(r["cpu_seconds"] for r in results) / max(messages, 1) * 1000
+    print(
+        f"CPU per message: workers {worker_cpu_ms:.2f} ms (all they do); sink "
+        f"{sink_cpu_deliver / max(sent, 1) * 1000:.2f} ms while we delivered, "
+        f"{sink_cpu_raw / max(sent, 1) * 1000:.2f} ms in the raw blast "
+        f"({sink_cpu_raw / raw_seconds:.0%} of a core)"
     )
     print(
         f"per recipient: build {build_ms:.2f} ms + render {render_ms:.2f} ms = compose "

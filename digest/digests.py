@@ -191,6 +191,9 @@ class _Candidate:
 def _candidates(rows: list[tuple]) -> dict[int, dict[int, _Candidate]]:
     """The rows of ``_matches_in_windows`` as candidates per user and paper, in row order."""
     papers: dict[int, PaperRank] = {}  # one per paper, shared by everyone who matched it
+    # The match step writes the same hits text for every subscriber of a query, so a chunk's
+    # rows repeat a few texts many times (10k bench: ~25 rows per text): decode each once.
+    decoded: dict[str, list] = {}
     by_user: dict[int, dict[int, _Candidate]] = {}
     for owner_id, paper_id, sub_id, sub_name, hits, score, *ranking in rows:
         mine = by_user.get(owner_id)
@@ -205,7 +208,10 @@ def _candidates(rows: list[tuple]) -> dict[int, dict[int, _Candidate]]:
                     paper_id, bool(featured), bool(everywhere), upvotes
                 )
             candidate = mine[paper_id] = _Candidate(paper, score=score)
-        _merge_hits(candidate.hits, json.loads(hits), sub_id, sub_name)
+        parsed = decoded.get(hits)
+        if parsed is None:
+            parsed = decoded[hits] = json.loads(hits)
+        _merge_hits(candidate.hits, parsed, sub_id, sub_name)
         candidate.score = max(candidate.score, score)
         candidate.subscriptions += 1  # a row per subscription: (subscription, paper) is unique
     return by_user

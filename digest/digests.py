@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple, Protocol
@@ -21,7 +22,7 @@ from typing import NamedTuple, Protocol
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Model
 from django.db.models.functions import Lower
 
 from accounts.models import User
@@ -361,23 +362,37 @@ def build_digest(user: User, *, now: dt.datetime, date: dt.date | None = None) -
         return plan.digest
 
 
+def insert_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) -> None:
+    """Insert ``rows`` — values of ``fields``, ready for the database — into ``model``'s table
+    with one ``executemany``; every other field but the primary key gets its default, prepared
+    once for all rows. The rows ``bulk_create`` would write, without a model instance and the
+    preparation of every field per row: for the Digest, DigestItem and Delivery rows of a
+    scheduler chunk that was a third of its build time."""
+    if not rows:
+        return
+    meta = model._meta
+    given = [meta.get_field(name) for name in fields]
+    defaults = [f for f in meta.concrete_fields if f not in given and not f.primary_key]
+    template = model()
+    constants = tuple(f.get_db_prep_save(f.pre_save(template, True), connection) for f in defaults)
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(meta.db_table),
+        ", ".join(quote(f.column) for f in given + defaults),
+        ", ".join(["%s"] * (len(given) + len(defaults))),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [row + constants for row in rows] if constants else rows)
+
+
 ITEM_FIELDS = ("digest", "user", "paper", "rank", "section", "hits", "score", "in_email")
 
 
 def insert_items(plans: list[DigestPlan]) -> None:
-    """Insert the ranked items of ``plans``, whose digests are saved, with one ``executemany``
-    of plain tuples: the rows ``bulk_create`` would write, without its model instance and
-    per-field preparation per row (tens of thousands of rows per scheduler run)."""
-    meta = DigestItem._meta
-    fields = [meta.get_field(name) for name in ITEM_FIELDS]
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
+    """Insert the ranked items of ``plans``, whose digests are saved (tens of thousands of rows
+    per scheduler run)."""
     # What ``JSONField.get_db_prep_save`` ends in, without the layers of calls above it.
-    encoder = meta.get_field("hits").encoder
+    encoder = DigestItem._meta.get_field("hits").encoder
     adapt_hits = connection.ops.adapt_json_value
     rows = [
         (
@@ -393,9 +408,42 @@ def insert_items(plans: list[DigestPlan]) -> None:
         for plan in plans
         for item in plan.ranked
     ]
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
+    insert_rows(DigestItem, ITEM_FIELDS, rows)
+
+
+def insert_digests(plans: list[DigestPlan], emails: dict[int, str]) -> list[Digest]:
+    """Insert the digests of ``plans``, their items, and a pending Delivery to ``emails[user
+    id]`` for each; returns the digests as stored."""
+    adapt_date = connection.ops.adapt_datefield_value
+    adapt_datetime = connection.ops.adapt_datetimefield_value
+    insert_rows(
+        Digest,
+        ("user", "date", "period_start", "period_end", "papers_total"),
+        [
+            (
+                d.user_id,
+                adapt_date(d.date),
+                adapt_datetime(d.period_start),
+                adapt_datetime(d.period_end),
+                d.papers_total,
+            )
+            for d in (plan.digest for plan in plans)
+        ],
+    )
+    wanted = {(plan.digest.user_id, plan.digest.date) for plan in plans}
+    digests = [
+        d
+        for d in Digest.objects.filter(
+            user__in=[user_id for user_id, _ in wanted], date__in={date for _, date in wanted}
+        ).order_by("user_id", "date")
+        if (d.user_id, d.date) in wanted
+    ]
+    ids = {(d.user_id, d.date): d.pk for d in digests}
+    for plan in plans:
+        plan.digest.pk = ids[plan.digest.user_id, plan.digest.date]
+    insert_items(plans)
+    insert_rows(Delivery, ("digest", "to_email"), [(d.pk, emails[d.user_id]) for d in digests])
+    return digests
 
 
 def receiving(users: list[User]) -> list[User]:
@@ -470,12 +518,7 @@ def build_digests(
             for p in chosen
             if p.digest.user_id in locked and (p.digest.user_id, p.digest.date) not in existing
         ]
-        digests = Digest.objects.bulk_create([plan.digest for plan in chosen])
-        insert_items(chosen)
-        Delivery.objects.bulk_create(
-            [Delivery(digest=d, to_email=locked[d.user_id].email) for d in digests]
-        )
-        return digests
+        return insert_digests(chosen, {user_id: user.email for user_id, user in locked.items()})
 
 
 def preview_digest(user: User, *, now: dt.datetime) -> EmailMultiAlternatives | None:

@@ -335,3 +335,21 @@ def test_building_a_chunk_skips_people_who_must_not_get_mail(db):
     for user in (ok, gone, bounced):
         match(SubscriptionFactory(owner=user), paper())
     assert [d.user_id for d in build_digests([ok, gone, bounced], now=NOW)] == [ok.pk]
+
+
+def test_a_chunk_writes_its_rows_with_the_models_defaults(db):
+    from digest.digests import build_digests
+
+    user = UserFactory()
+    match(SubscriptionFactory(owner=user), paper())
+    before = dt.datetime.now(dt.UTC)
+    (digest,) = build_digests([user], now=NOW)
+    after = dt.datetime.now(dt.UTC)
+    digest.refresh_from_db()
+    assert before <= digest.created_at <= after
+    delivery = Delivery.objects.get(digest=digest)
+    assert (delivery.to_email, delivery.status, delivery.attempts) == (user.email, "pending", 0)
+    assert (delivery.message_id, delivery.last_error, delivery.claimed_by) == ("", "", "")
+    assert delivery.lease_until is None and delivery.sent_at is None
+    assert before <= delivery.next_attempt_at <= after
+    assert before <= delivery.created_at <= after and before <= delivery.updated_at <= after

@@ -104,24 +104,29 @@ def window_start(user: User, *, now: dt.datetime) -> dt.datetime:
     return window_starts([user], now=now)[user.pk]
 
 
-def _merge_hits(into: list[dict], hits: list, subscription_id: int, name: str) -> None:
-    seen = {(h.get("term"), h.get("field"), h.get("subscription_id")) for h in into}
-    for hit in hits or []:
-        if not isinstance(hit, dict):
-            continue
-        entry = {
-            "term": str(hit.get("term", "")),
-            "field": str(hit.get("field", "")),
-            "subscription": name,
-            "subscription_id": subscription_id,
-        }
-        key = (entry["term"], entry["field"], subscription_id)
-        if key not in seen:
-            seen.add(key)
-            into.append(entry)
-    if not hits and (None, None, subscription_id) not in seen:
+def _hit_terms(hits: object) -> tuple[tuple[str, str], ...] | None:
+    """The distinct (term, field) pairs of a match's stored hits, in order; None when the match
+    has no hit detail. Entries that are not objects are ignored."""
+    if not hits:
+        return None
+    terms: dict[tuple[str, str], None] = {}
+    for hit in hits:
+        if isinstance(hit, dict):
+            terms[str(hit.get("term", "")), str(hit.get("field", ""))] = None
+    return tuple(terms)
+
+
+def _hit_entries(
+    terms: tuple[tuple[str, str], ...] | None, subscription_id: int, name: str
+) -> list[dict]:
+    """What a digest item's ``hits`` says of one matching subscription."""
+    if terms is None:
         # A match without hit detail still says which subscription it came from.
-        into.append({"subscription": name, "subscription_id": subscription_id})
+        return [{"subscription": name, "subscription_id": subscription_id}]
+    return [
+        {"term": term, "field": field, "subscription": name, "subscription_id": subscription_id}
+        for term, field in terms
+    ]
 
 
 def _featured(paper: RankedPaper) -> bool:
@@ -194,7 +199,7 @@ def _candidates(rows: list[tuple]) -> dict[int, dict[int, _Candidate]]:
     papers: dict[int, PaperRank] = {}  # one per paper, shared by everyone who matched it
     # The match step writes the same hits text for every subscriber of a query, so a chunk's
     # rows repeat a few texts many times (10k bench: ~25 rows per text): decode each once.
-    decoded: dict[str, list] = {}
+    decoded: dict[str, tuple[tuple[str, str], ...] | None] = {}
     by_user: dict[int, dict[int, _Candidate]] = {}
     for owner_id, paper_id, sub_id, sub_name, hits, score, *ranking in rows:
         mine = by_user.get(owner_id)
@@ -209,12 +214,15 @@ def _candidates(rows: list[tuple]) -> dict[int, dict[int, _Candidate]]:
                     paper_id, bool(featured), bool(everywhere), upvotes
                 )
             candidate = mine[paper_id] = _Candidate(paper, score=score)
-        parsed = decoded.get(hits)
-        if parsed is None:
-            parsed = decoded[hits] = json.loads(hits)
-        _merge_hits(candidate.hits, parsed, sub_id, sub_name)
+        if hits in decoded:
+            terms = decoded[hits]
+        else:
+            terms = decoded[hits] = _hit_terms(json.loads(hits))
+        # Each row is another subscription ((subscription, paper) is unique), so its entries
+        # never repeat one already there.
+        candidate.hits += _hit_entries(terms, sub_id, sub_name)
         candidate.score = max(candidate.score, score)
-        candidate.subscriptions += 1  # a row per subscription: (subscription, paper) is unique
+        candidate.subscriptions += 1
     return by_user
 
 
@@ -252,6 +260,7 @@ def plan_digests(
             ).values_list("user_id", "paper_id")
         )
 
+    featured_section, matched_section = DigestItem.Section.FEATURED, DigestItem.Section.MATCHED
     plans = {}
     for user in users:
         start = starts[user.pk]
@@ -282,11 +291,7 @@ def plan_digests(
             PlannedItem(
                 paper=candidate.paper,
                 rank=rank,
-                section=(
-                    DigestItem.Section.FEATURED
-                    if _featured(candidate.paper)
-                    else DigestItem.Section.MATCHED
-                ),
+                section=featured_section if _featured(candidate.paper) else matched_section,
                 hits=candidate.hits,
                 score=candidate.score,
                 in_email=rank <= cap,

@@ -127,6 +127,23 @@ def test_hits_are_merged_across_subscriptions_and_remember_which_matched(user, s
     }
 
 
+def test_each_hit_is_listed_once_and_a_match_without_hits_still_names_its_subscription(
+    user, subscription
+):
+    repeated, bare = paper(), paper()
+    match(
+        subscription, repeated, terms=[("CLIP", "title"), ("CLIP", "title"), ("CLIP", "abstract")]
+    )
+    match(subscription, bare, terms=[])
+    items = {item.paper_id: item.hits for item in build_digest(user, now=NOW).items.all()}
+    named = {"subscription": "Zero-shot", "subscription_id": subscription.pk}
+    assert items[repeated.id] == [
+        {"term": "CLIP", "field": "title", **named},
+        {"term": "CLIP", "field": "abstract", **named},
+    ]
+    assert items[bare.id] == [named]
+
+
 def test_featured_first_then_by_score_then_upvotes(user, subscription):
     low, high, popular, featured = paper(), paper(), paper(upvotes=50), paper(featured=True)
     match(subscription, low, score=1)

@@ -399,20 +399,22 @@ def insert_items(plans: list[DigestPlan]) -> None:
     # What ``JSONField.get_db_prep_save`` ends in, without the layers of calls above it.
     encoder = DigestItem._meta.get_field("hits").encoder
     adapt_hits = connection.ops.adapt_json_value
-    rows = [
-        (
-            plan.digest.pk,
-            plan.digest.user_id,
-            item.paper.id,
-            item.rank,
-            item.section,
-            adapt_hits(item.hits, encoder),
-            item.score,
-            item.in_email,
-        )
-        for plan in plans
-        for item in plan.ranked
-    ]
+    rows = []
+    for plan in plans:
+        digest_id, user_id = plan.digest.pk, plan.digest.user_id
+        rows += [
+            (
+                digest_id,
+                user_id,
+                item.paper.id,
+                item.rank,
+                item.section,
+                adapt_hits(item.hits, encoder),
+                item.score,
+                item.in_email,
+            )
+            for item in plan.ranked
+        ]
     insert_rows(DigestItem, ITEM_FIELDS, rows)
 
 
@@ -513,6 +515,7 @@ def build_digests(
                 list(
                     User.objects.select_for_update()
                     .filter(pk__in=[p.digest.user_id for p in chosen])
+                    .only("email", "is_active", "unsubscribed_at")  # what ``receiving`` reads
                     .order_by("pk")
                 )
             )

@@ -166,15 +166,22 @@ def _matches_in_windows(starts: dict[int, dt.datetime], *, now: dt.datetime) -> 
         JOIN {match} m ON m.owner_id = w.user_id
         JOIN {subscription} s ON s.id = m.subscription_id
         JOIN {paper} p ON p.id = m.paper_id
-        WHERE s.enabled AND NOT p.hidden
+        WHERE m.owner_id IN ({owners}) AND s.enabled AND NOT p.hidden
           AND (p.created_at > w.start AND p.created_at <= %s
                OR m.created_at > w.start AND m.created_at <= %s)
           AND NOT EXISTS (
               SELECT 1 FROM {item} i WHERE i.user_id = m.owner_id AND i.paper_id = m.paper_id
           )
         ORDER BY m.owner_id, p.created_at DESC, p.id, m.subscription_id
-    """.format(values=", ".join(["(%s, %s)"] * len(windows)), **tables)
-    params = [value for window in windows for value in window] + [adapt(now), adapt(now)]
+    """.format(
+        values=", ".join(["(%s, %s)"] * len(windows)),
+        owners=", ".join(["%s"] * len(windows)),
+        **tables,
+    )
+    # ``owner_id IN`` repeats the join for PostgreSQL's planner, which otherwise hashes the
+    # VALUES list against a scan of the whole match table rather than use the owner index.
+    params = [value for window in windows for value in window]
+    params += [user_id for user_id, _ in windows] + [adapt(now), adapt(now)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

@@ -127,6 +127,23 @@ def test_hits_are_merged_across_subscriptions_and_remember_which_matched(user, s
     }
 
 
+def test_each_hit_is_listed_once_and_a_match_without_hits_still_names_its_subscription(
+    user, subscription
+):
+    repeated, bare = paper(), paper()
+    match(
+        subscription, repeated, terms=[("CLIP", "title"), ("CLIP", "title"), ("CLIP", "abstract")]
+    )
+    match(subscription, bare, terms=[])
+    items = {item.paper_id: item.hits for item in build_digest(user, now=NOW).items.all()}
+    named = {"subscription": "Zero-shot", "subscription_id": subscription.pk}
+    assert items[repeated.id] == [
+        {"term": "CLIP", "field": "title", **named},
+        {"term": "CLIP", "field": "abstract", **named},
+    ]
+    assert items[bare.id] == [named]
+
+
 def test_featured_first_then_by_score_then_upvotes(user, subscription):
     low, high, popular, featured = paper(), paper(), paper(upvotes=50), paper(featured=True)
     match(subscription, low, score=1)
@@ -335,3 +352,21 @@ def test_building_a_chunk_skips_people_who_must_not_get_mail(db):
     for user in (ok, gone, bounced):
         match(SubscriptionFactory(owner=user), paper())
     assert [d.user_id for d in build_digests([ok, gone, bounced], now=NOW)] == [ok.pk]
+
+
+def test_a_chunk_writes_its_rows_with_the_models_defaults(db):
+    from digest.digests import build_digests
+
+    user = UserFactory()
+    match(SubscriptionFactory(owner=user), paper())
+    before = dt.datetime.now(dt.UTC)
+    (digest,) = build_digests([user], now=NOW)
+    after = dt.datetime.now(dt.UTC)
+    digest.refresh_from_db()
+    assert before <= digest.created_at <= after
+    delivery = Delivery.objects.get(digest=digest)
+    assert (delivery.to_email, delivery.status, delivery.attempts) == (user.email, "pending", 0)
+    assert (delivery.message_id, delivery.last_error, delivery.claimed_by) == ("", "", "")
+    assert delivery.lease_until is None and delivery.sent_at is None
+    assert before <= delivery.next_attempt_at <= after
+    assert before <= delivery.created_at <= after and before <= delivery.updated_at <= after

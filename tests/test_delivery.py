@@ -175,7 +175,7 @@ def test_a_server_closing_with_421_backs_off_the_whole_batch_without_a_storm(db,
 def test_an_unreachable_server_is_retried_later(db, settings):
     from tests.conftest import free_port
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "digest.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
     deliveries = pending(3)
     report = send_due()

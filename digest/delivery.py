@@ -226,7 +226,8 @@ def _release(deliveries: list[Delivery], error: SendError, report: DeliveryRepor
             delivery,
             Delivery.Status.RETRYING,
             next_attempt_at=retry_at,
-            # Nothing changes attempts while our claim holds, and _finish checks it does.
+            # Nothing else changes attempts while our claim holds, and _finish updates the row
+            # only if it still does.
             attempts=delivery.attempts - 1,
             last_error=f"not tried: {error}"[:2000],
         ):
@@ -378,8 +379,8 @@ class ShownItem:
 
 
 def shown_items(deliveries: list[Delivery]) -> dict[int, list[ShownItem]]:
-    """The papers each delivery's email shows, by digest id, in rank order, in two queries for
-    the batch (only what the email shows: the rest is counted in ``papers_total``)."""
+    """The papers each delivery's email shows, by digest id, in rank order, in a few queries for
+    the whole batch (only what the email shows: the rest is counted in ``papers_total``)."""
     rows = list(
         DigestItem.objects.filter(digest__in=[d.digest_id for d in deliveries], in_email=True)
         .order_by("digest_id", "rank")

@@ -117,7 +117,7 @@ def data_bytes(message: bytes) -> bytes:
     return stuffed + (b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n")
 
 
-class DotStuffingOnDemand:
+class FastDotStuffing:
     """``smtplib.SMTP.data`` with the cheaper dot-stuffing of ``data_bytes``."""
 
     def data(self, msg):
@@ -131,11 +131,11 @@ class DotStuffingOnDemand:
         return self.getreply()
 
 
-class SMTP(DotStuffingOnDemand, smtplib.SMTP):
+class SMTP(FastDotStuffing, smtplib.SMTP):
     pass
 
 
-class SMTP_SSL(DotStuffingOnDemand, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name
+class SMTP_SSL(FastDotStuffing, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name
     pass
 
 
@@ -163,9 +163,9 @@ def envelope_address(address: str | tuple[str, str], encoding: str) -> str:
 
 class EmailBackend(django_smtp.EmailBackend):
     """Django's SMTP backend (``EMAIL_URL=smtp://...``) with cheaper DATA dot-stuffing and
-    envelope addresses not parsed again for every message. Otherwise
-    Django's: connection handling, TLS, login, errors, and the message's own ``as_bytes`` (so a
-    ``PaperboyEmail`` goes out as ``wire_bytes``, DKIM-signed over exactly those bytes)."""
+    envelope addresses not parsed again for every message. The rest is Django's: connection
+    handling, TLS, login, errors, and the message's own ``as_bytes`` (so a ``PaperboyEmail``
+    goes out as ``wire_bytes``, DKIM-signed over exactly those bytes)."""
 
     @property
     def connection_class(self):

@@ -196,13 +196,53 @@ def _part_headers(subtype: str, transfer_encoding: str) -> bytes:
     return _headers(sample.raw_items())
 
 
+# RFC 5322's limit on the length of a line, CRLF not counted.
+MAX_WIRE_LINE = 998
+
+
+def _lines_fit(body: bytes, limit: int = MAX_WIRE_LINE) -> bool:
+    """True if no LF-separated line of ``body`` is longer than ``limit`` bytes. Each step finds
+    the last newline within ``limit`` + 1 bytes of the current line's start and moves past it,
+    so a 70 KB body takes ~70 C-level searches instead of being split into a thousand lines."""
+    start, end = 0, len(body)
+    while end - start > limit:
+        newline = body.rfind(b"\n", start, start + limit + 1)
+        if newline < 0:
+            return False
+        start = newline + 1
+    return True
+
+
 def _wire_body(text: str) -> tuple[str, bytes] | None:
     """(transfer encoding, CRLF bytes) of a text part, or None if a line is too long for 8-bit
     (Django then chooses quoted-printable)."""
-    body = text.encode("utf-8").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    if max(map(len, body.split(b"\r\n"))) > 998:  # RFC 5322's limit
+    body = text.encode("utf-8")
+    if b"\r" in body:  # rare; each replace copies the whole body
+        # email.generator ends lines at CRLF, lone CR and lone LF alike.
+        body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if not _lines_fit(body):
         return None
+    body = body.replace(b"\n", b"\r\n")
     return ("7bit" if body.isascii() else "8bit"), body
+
+
+# Every boundary ``email.generator`` makes: 15 "=", a 19-digit number, "==".
+BOUNDARY_SHAPE = re.compile(r"={15}[0-9]{19}==")
+SAMPLE_BOUNDARY = "=" * 15 + "0" * 19 + "=="
+
+
+@functools.cache
+def _content_type_sample() -> bytes:
+    return _header("Content-Type", f'multipart/alternative; boundary="{SAMPLE_BOUNDARY}"')
+
+
+def _content_type(boundary: str) -> bytes:
+    """The folded ``Content-Type`` line of the multipart. Folding (~40 µs) only looks at spaces,
+    ";" and "," and at lengths, none of which differ between two boundaries of the usual
+    shape: fold once, then put each message's boundary in."""
+    if BOUNDARY_SHAPE.fullmatch(boundary):
+        return _content_type_sample().replace(SAMPLE_BOUNDARY.encode(), boundary.encode())
+    return _header("Content-Type", f'multipart/alternative; boundary="{boundary}"')
 
 
 # Headers Django's ``message()`` treats specially when they are among the extra headers.
@@ -246,11 +286,10 @@ def wire_bytes(message: EmailMultiAlternatives) -> bytes | None:
         *((k, v) for k, v in message.extra_headers.items() if k.lower() not in SPECIAL_HEADERS),
     ]
     head = [
-        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
         ("MIME-Version", "1.0"),
         *((name, _encoded(name, str(value), "utf-8")) for name, value in fields),
     ]
-    out = [_headers(head), b"\r\n"]
+    out = [_content_type(boundary), _headers(head), b"\r\n"]
     for subtype, (transfer_encoding, body) in parts:
         # The CRLF after the body belongs to the next delimiter, as in RFC 2046.
         out += [delimiter, b"\r\n", _part_headers(subtype, transfer_encoding), b"\r\n"]

@@ -175,7 +175,7 @@ def test_a_server_closing_with_421_backs_off_the_whole_batch_without_a_storm(db,
 def test_an_unreachable_server_is_retried_later(db, settings):
     from tests.conftest import free_port
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "digest.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
     deliveries = pending(3)
     report = send_due()
@@ -309,3 +309,24 @@ def test_a_server_deferring_everyone_backs_off_the_batch_after_three_tries(db, s
     smtp_sink.recipient_policy = policy
     report = send_due()
     assert report.retrying == 10 and policy.refused == 3
+
+
+def test_each_batch_sends_the_papers_as_they_are_now_with_their_reasons(db, smtp_sink):
+    from tests.factories import DigestItemFactory, PaperFactory
+    from tests.mailhelpers import text_of
+
+    paper = PaperFactory(title="First title")
+    first, second = pending(2)
+    for delivery in (first, second):
+        DigestItemFactory(
+            digest=delivery.digest,
+            paper=paper,
+            hits=[{"term": "zero-shot", "field": "title", "subscription": "Vision"}],
+        )
+    assert send_delivery(first.pk).sent == 1
+    paper.title = "Second title"
+    paper.save()  # a curator's edit between two batches
+    assert send_delivery(second.pk).sent == 1
+    bodies = [text_of(message) for message in smtp_sink.messages]
+    assert "First title" in bodies[0] and "Second title" in bodies[1]
+    assert all("Why: matched zero-shot in title (Vision)" in body for body in bodies)

@@ -3,6 +3,7 @@
 import email
 import email.policy
 
+import pytest
 from django.core import mail
 
 from digest import mail as composer
@@ -92,3 +93,50 @@ def test_fast_serialisation_says_exactly_what_the_email_generator_says():
     mime.set_boundary(re.search(rb'boundary="([^"]+)"', wire).group(1).decode())
     assert wire == mime.as_bytes(linesep="\r\n")
     assert b"\r\n" in wire and b"\n" not in wire.replace(b"\r\n", b"")
+
+
+def same_as_django(message) -> bytes:
+    """``message`` on the wire, checked against Django's MIME tree with the same boundary."""
+    import re
+
+    from django.core.mail import EmailMultiAlternatives
+
+    wire = message.message().as_bytes(linesep="\r\n")
+    mime = EmailMultiAlternatives.message(message)
+    mime.set_boundary(re.search(rb'boundary="([^"]+)"', wire).group(1).decode())
+    assert wire == mime.as_bytes(linesep="\r\n")
+    return wire
+
+
+def test_lines_up_to_998_bytes_go_out_as_they_are_longer_ones_as_django_encodes_them():
+    for line, fits in [
+        ("x" * 998, True),
+        ("x" * 999, False),
+        ("é" * 499, True),  # 998 bytes in UTF-8
+        ("é" * 500, False),
+        ("short\n" * 400 + "x" * 998, True),
+        ("short\n" * 400 + "x" * 999 + "\nshort", False),
+    ]:
+        message = notice(paragraphs=["First."])
+        message.body = f"{line}\nend"
+        assert (composer.wire_bytes(message) is not None) == fits, line[:20]
+        same_as_django(message)
+
+
+def test_carriage_returns_in_a_body_go_out_as_django_writes_them():
+    message = notice(paragraphs=["First."])
+    message.body = "Windows\r\nline ends\r\nand a lone\rCR\r\r\n"
+    assert composer.wire_bytes(message) is not None
+    wire = same_as_django(message)
+    assert b"Windows\r\nline ends\r\nand a lone\r\nCR\r\n\r\n" in wire
+
+
+@pytest.mark.parametrize("boundary", ["=" * 15 + "42==", "b" * 70])
+def test_a_boundary_of_another_shape_is_folded_as_django_folds_it(monkeypatch, boundary):
+    import email.generator
+
+    monkeypatch.setattr(
+        email.generator.Generator, "_make_boundary", classmethod(lambda cls, t=None: boundary)
+    )
+    wire = same_as_django(notice(paragraphs=["First."]))
+    assert boundary.encode() in wire

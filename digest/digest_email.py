@@ -20,6 +20,7 @@ import textwrap
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -41,6 +42,17 @@ FIELD_NAMES = {
     "category": "category",
 }
 TEXT_WIDTH = 72
+
+
+class EmailItem(Protocol):
+    """What the email reads of a digest's item: a ``DigestItem`` (previews, the admin) or the
+    lighter row the sender loads (``delivery.ShownItem``)."""
+
+    paper: Paper
+    rank: int
+    section: str
+    hits: list[dict]
+    in_email: bool
 
 
 def date_label(date: dt.date) -> str:
@@ -276,7 +288,7 @@ class Papers:
     sections: int
 
 
-def render_papers(user, items: Sequence[DigestItem]) -> Papers:
+def render_papers(user, items: Sequence[EmailItem]) -> Papers:
     """The email's papers, featured first, each filled into the partials rendered once per
     process: per recipient this is string joins, cached highlights and two signed links."""
     # The feedback URL with a slot for the token, once per email (``links.feedback_url``
@@ -338,7 +350,7 @@ def render_papers(user, items: Sequence[DigestItem]) -> Papers:
 
 
 def email_context(
-    digest: Digest, items: Iterable[DigestItem], *, unsubscribe_url: str | None = None
+    digest: Digest, items: Iterable[EmailItem], *, unsubscribe_url: str | None = None
 ) -> dict[str, object]:
     items = list(items)
     shown = [item for item in items if item.in_email]
@@ -386,7 +398,7 @@ def render_digest_email(
     digest: Digest,
     *,
     connection=None,
-    items: Iterable[DigestItem] | None = None,
+    items: Iterable[EmailItem] | None = None,
     delivery: Delivery | None = None,
 ) -> EmailMultiAlternatives:
     """The digest as a message ready to send. ``items`` defaults to the stored ones; pass the

@@ -17,7 +17,8 @@ subscriptions drawn from that vocabulary with a Zipf-like popularity, all due no
    deliveries and send them over its SMTP session (``delivery.deliver``), reconnecting every
    ``EMAIL_MESSAGES_PER_CONNECTION`` messages;
 3. **raw** — the same number of processes blasting pre-built messages (real digests captured
-   during step 2, so the sizes match) with plain smtplib over as many connections.
+   during step 2, so the sizes match) with plain smtplib over as many connections, in two
+   rounds of as many messages as step 2 sent (at most 20,000); the faster round is the baseline.
 
 The last line is the one-line summary: throughput of both, their ratio, the per-recipient
 compose cost, the duplicate window (the time between the server's 250 and our commit) and the
@@ -60,6 +61,7 @@ STOPWORDS = set(
     )
 )
 SAMPLE_MESSAGES = 48  # real messages each worker keeps for the raw blast
+RAW_ROUND = 20_000  # messages per round of the raw blast, at most
 
 
 def free_port() -> int:
@@ -545,20 +547,42 @@ def main() -> None:
             flush=True,
         )
 
-        # Raw blast: same number of processes, messages, connections and sizes.
-        per_worker = [sent // args.workers + (n < sent % args.workers) for n in range(args.workers)]
-        sink_cpu = process_cpu_seconds(sink.pid)
-        raw = run_parallel(
-            raw_worker,
-            [(sink_port, samples, count, args.per_connection) for count in per_worker],
-        )
-        sink_cpu_raw = process_cpu_seconds(sink.pid) - sink_cpu
-        raw_seconds = max(r["seconds"] for r in raw)
-        raw_rate = sum(r["sent"] for r in raw) / raw_seconds
+        # Raw blast: same number of processes, connections and sizes. Its rate moves from run to
+        # run more than ours does (the sink's CPU per message varied 3.7-5.2 ms between runs on
+        # a quiet machine), so it runs twice and the faster round is the baseline: the ratio
+        # errs against us. A round sends as many messages as we did, at most RAW_ROUND of them
+        # (enough for a steady rate, so 100k subscribers do not mean two more 90k blasts).
+        round_size = min(sent, RAW_ROUND)
+        per_worker = [
+            round_size // args.workers + (n < round_size % args.workers)
+            for n in range(args.workers)
+        ]
+        rounds = []
+        for _ in range(2):
+            sink_cpu = process_cpu_seconds(sink.pid)
+            raw = run_parallel(
+                raw_worker,
+                [(sink_port, samples, count, args.per_connection) for count in per_worker],
+            )
+            seconds = max(r["seconds"] for r in raw)
+            rounds.append(
+                {
+                    "rate": sum(r["sent"] for r in raw) / seconds,
+                    "seconds": seconds,
+                    "sent": sum(r["sent"] for r in raw),
+                    "connections": sum(r["connections"] for r in raw),
+                    "sink_cpu": process_cpu_seconds(sink.pid) - sink_cpu,
+                }
+            )
+        best = max(rounds, key=lambda r: r["rate"])
+        raw_rate, raw_seconds, raw_sent = best["rate"], best["seconds"], best["sent"]
+        sink_cpu_raw = best["sink_cpu"]
         raw_avg_kib = statistics.mean(len(s) for s in samples) / 1024
+        round_rates = ", ".join(f"{r['rate']:.0f}" for r in rounds)
         print(
-            f"raw smtplib: {sum(r['sent'] for r in raw)} sent in {raw_seconds:.1f}s "
-            f"({raw_rate:.0f} msg/s) over {sum(r['connections'] for r in raw)} connections; "
+            f"raw smtplib: {raw_sent} sent in {raw_seconds:.1f}s "
+            f"({raw_rate:.0f} msg/s, the faster of rounds at {round_rates} msg/s) "
+            f"over {best['connections']} connections; "
             f"avg message {raw_avg_kib:.1f} KiB",
             flush=True,
         )
@@ -580,7 +604,7 @@ def main() -> None:
     print(
         f"CPU per message: workers {worker_cpu_ms:.2f} ms (all they do); sink "
         f"{sink_cpu_deliver / max(sent, 1) * 1000:.2f} ms while we delivered, "
-        f"{sink_cpu_raw / max(sent, 1) * 1000:.2f} ms in the raw blast "
+        f"{sink_cpu_raw / max(raw_sent, 1) * 1000:.2f} ms in the raw blast "
         f"({sink_cpu_raw / raw_seconds:.0%} of a core)"
     )
     print(

@@ -32,21 +32,21 @@ TOKEN_SLOT = "TOKEN-SLOT"
 
 
 @functools.lru_cache(maxsize=64)
-def _path(name: str, slotted: bool, script_prefix: str, urlconf: str | None) -> str:
-    return reverse(name, kwargs={"token": TOKEN_SLOT} if slotted else None)
+def _path(name: str, slotted: bool, script_prefix: str, urlconf: str) -> str:
+    return reverse(name, kwargs={"token": TOKEN_SLOT} if slotted else None, urlconf=urlconf)
 
 
 def cached_path(name: str) -> str:
     """``reverse(name)``, resolved once per process (and URL configuration): every digest
     carries several links, and ``reverse`` costs a tenth of a millisecond each."""
-    return _path(name, False, get_script_prefix(), get_urlconf())
+    return _path(name, False, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
 
 
 def token_url(name: str, token: str) -> str:
     """``absolute(reverse(name, kwargs={"token": token}))`` for our ``<str:token>`` routes,
     resolved once per process like ``cached_path``. Our tokens are URL-safe (base64 and
     ``.-``), so putting one in needs no quoting."""
-    path = _path(name, True, get_script_prefix(), get_urlconf())
+    path = _path(name, True, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
     return absolute(path.replace(TOKEN_SLOT, token))
 
 

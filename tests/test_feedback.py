@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
+from django.urls import clear_script_prefix, reverse, set_script_prefix
 
 from digest.links import feedback_token, feedback_url
 from digest.models import Feedback
@@ -21,6 +21,22 @@ def reader_and_paper():
 def test_feedback_url_is_absolute_on_site_url(reader_and_paper):
     user, paper = reader_and_paper
     assert feedback_url(user, paper, "more").startswith("http://localhost:8000/f/")
+
+
+def test_links_follow_the_script_prefix_in_force(reader_and_paper):
+    # Routes are resolved once per process and prefix (digest.links), not once per link: a
+    # site served under a prefix still gets its own links, and the default site its own.
+    user, paper = reader_and_paper
+    set_script_prefix("/paperboy/")
+    try:
+        assert feedback_url(user, paper, "more").startswith("http://localhost:8000/paperboy/f/")
+    finally:
+        clear_script_prefix()
+    assert feedback_url(user, paper, "more").startswith("http://localhost:8000/f/")
+    token = feedback_url(user, paper, "less").rstrip("/").rpartition("/")[2]
+    assert feedback_url(user, paper, "less") == "http://localhost:8000" + reverse(
+        "feedback", args=[token]
+    )
 
 
 def test_feedback_url_refuses_unknown_kinds(reader_and_paper):

@@ -100,10 +100,6 @@ def window_starts(users: list[User], *, now: dt.datetime) -> dict[int, dt.dateti
     return {user.pk: previous.get(user.pk) or lookback for user in users}
 
 
-def window_start(user: User, *, now: dt.datetime) -> dt.datetime:
-    return window_starts([user], now=now)[user.pk]
-
-
 def _hit_terms(hits: object) -> tuple[tuple[str, str], ...] | None:
     """The distinct (term, field) pairs of a match's stored hits, in order; None when the match
     has no hit detail. Entries that are not objects are ignored."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import hmac
 
 from django.conf import settings
@@ -99,6 +100,15 @@ def _feedback_key(secret: str) -> bytes:
 
 
 def _feedback_signature(value: str) -> str:
+    """Keyed BLAKE2b (RFC 7693's MAC mode), 144 bits: a digest email carries fifty of these, and
+    one costs a fifth of an HMAC-SHA256 (a new ``hmac`` object per call)."""
+    key = _feedback_key(settings.SECRET_KEY)
+    mac = hashlib.blake2b(value.encode(), key=key, digest_size=18, person=b"pb-feedback")
+    return base64.urlsafe_b64encode(mac.digest()).decode()
+
+
+def _hmac_feedback_signature(value: str) -> str:
+    """What links sent before November 2026 were signed with (HMAC-SHA256): they keep working."""
     mac = hmac.digest(_feedback_key(settings.SECRET_KEY), value.encode(), "sha256")
     return base64.urlsafe_b64encode(mac[:18]).decode()
 
@@ -106,7 +116,7 @@ def _feedback_signature(value: str) -> str:
 def feedback_token(user_id: int, paper_id: int, kind: str) -> str:
     """``<user>-<paper>-<kind>.<signature>``: no timestamp, so the same link every time (a
     preview is byte for byte the email that will be sent), and cheap — a digest email carries
-    two per paper, for every recipient. 144-bit HMAC-SHA256 with a purpose-derived key."""
+    two per paper, for every recipient. A 144-bit MAC with a purpose-derived key."""
     value = f"{user_id}-{paper_id}-{kind}"
     return f"{value}.{_feedback_signature(value)}"
 
@@ -122,7 +132,10 @@ def feedback_url(user, paper: Paper, kind: str) -> str:
 def feedback_from_token(token: str) -> tuple[int, int, str] | None:
     """``(user_id, paper_id, kind)`` from a feedback token, or None if it is not valid."""
     value, _, signature = token.rpartition(".")
-    if not value or not constant_time_compare(signature, _feedback_signature(value)):
+    if not value or not (
+        constant_time_compare(signature, _feedback_signature(value))
+        or constant_time_compare(signature, _hmac_feedback_signature(value))
+    ):
         return None
     try:
         user_id, paper_id, kind = value.split("-")

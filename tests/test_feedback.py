@@ -87,6 +87,26 @@ def test_bad_tokens_are_refused(client, token):
     assert not Feedback.objects.exists()
 
 
+def test_links_in_emails_sent_before_the_signature_change_still_work(client, reader_and_paper):
+    # Emails already in inboxes carry HMAC-SHA256 signatures; a link must work whenever it is read.
+    from digest.links import _hmac_feedback_signature
+
+    user, paper = reader_and_paper
+    value = f"{user.pk}-{paper.pk}-more"
+    token = f"{value}.{_hmac_feedback_signature(value)}"
+    assert token != feedback_token(user.pk, paper.pk, "more")
+    assert client.post(reverse("feedback", args=[token])).status_code == 200
+    assert Feedback.objects.get(user=user, paper=paper).kind == "more"
+
+
+def test_a_signature_does_not_carry_over_to_another_kind(client, reader_and_paper):
+    user, paper = reader_and_paper
+    signature = feedback_token(user.pk, paper.pk, "more").rpartition(".")[2]
+    forged = f"{user.pk}-{paper.pk}-less.{signature}"
+    assert client.post(reverse("feedback", args=[forged])).status_code == 404
+    assert not Feedback.objects.exists()
+
+
 def test_feedback_for_a_deleted_paper_is_refused(client, reader_and_paper):
     user, paper = reader_and_paper
     path = path_of(feedback_url(user, paper, "more"))

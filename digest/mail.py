@@ -200,16 +200,18 @@ def _part_headers(subtype: str, transfer_encoding: str) -> bytes:
 MAX_WIRE_LINE = 998
 
 
-def _lines_fit(body: bytes, limit: int = MAX_WIRE_LINE) -> bool:
-    """True if no LF-separated line of ``body`` is longer than ``limit`` bytes. Each step finds
-    the last newline within ``limit`` + 1 bytes of the current line's start and moves past it,
-    so a 70 KB body takes ~70 C-level searches instead of being split into a thousand lines."""
+def _lines_fit(body: bytes | str, limit: int = MAX_WIRE_LINE) -> bool:
+    """True if no LF-separated line of ``body`` is longer than ``limit`` bytes (characters, for
+    a str). Each step finds the last newline within ``limit`` + 1 of the current line's start
+    and moves past it, so a 70 KB body takes ~70 C-level searches instead of being split into a
+    thousand lines."""
+    newline = b"\n" if isinstance(body, bytes) else "\n"
     start, end = 0, len(body)
     while end - start > limit:
-        newline = body.rfind(b"\n", start, start + limit + 1)
-        if newline < 0:
+        found = body.rfind(newline, start, start + limit + 1)  # type: ignore[arg-type]
+        if found < 0:
             return False
-        start = newline + 1
+        start = found + 1
     return True
 
 
@@ -322,15 +324,15 @@ class PaperboyEmail(EmailMultiAlternatives):
 MAX_LINE = 900
 
 
-def fold_long_lines(html: str) -> str:
-    """Break HTML lines longer than ``MAX_LINE`` at a space (whitespace, so the page renders the
+def fold_long_lines(html: str, width: int = MAX_LINE) -> str:
+    """Break HTML lines longer than ``width`` at a space (whitespace, so the page renders the
     same) so the part can go out as plain 8-bit. Lines with no space are left alone."""
-    if max(map(len, html.split("\n"))) <= MAX_LINE:
+    if _lines_fit(html, width):
         return html
     folded = []
     for line in html.split("\n"):
-        while len(line) > MAX_LINE:
-            cut = line.rfind(" ", 0, MAX_LINE)
+        while len(line) > width:
+            cut = line.rfind(" ", 0, width)
             if cut <= 0:
                 break
             folded.append(line[:cut])

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
-import textwrap
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -139,7 +138,22 @@ def _esc(text: str) -> str:
 
 
 def wrap(text: str, indent: str = "   ") -> str:
-    return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent, subsequent_indent=indent)
+    """``text`` in lines of at most ``TEXT_WIDTH`` characters, each starting with ``indent``,
+    broken only between words: a hyphenated term stays whole where people search for it, and a
+    word longer than a line (a URL) gets a line of its own rather than being cut in two. (Also
+    several times cheaper than ``textwrap``, and every paper's abstract goes through here.)"""
+    lines: list[str] = []
+    line: list[str] = []
+    length = len(indent)
+    for word in text.split():
+        if line and length + 1 + len(word) > TEXT_WIDTH:
+            lines.append(indent + " ".join(line))
+            line, length = [], len(indent)
+        length += len(word) + (1 if line else 0)
+        line.append(word)
+    if line:
+        lines.append(indent + " ".join(line))
+    return "\n".join(lines)
 
 
 # Per process, bounded whatever the number of subscribers: rendered papers (about a day's

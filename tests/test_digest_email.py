@@ -220,3 +220,16 @@ def test_plain_text_is_wrapped_for_reading_in_a_terminal(subscription):
     body = render_digest_email(build_digest(subscription.owner, now=NOW)).body
     assert "A rather long subscription name" in body
     assert all(len(line) <= 78 for line in body.splitlines() if "http" not in line)
+
+
+def test_plain_text_breaks_lines_between_words_only():
+    from digest.digest_email import TEXT_WIDTH, wrap
+
+    text = "we ensemble it with the original zero-shot model " * 3
+    url = "https://example.org/" + "a-very-long-path" * 6
+    lines = wrap(f"{text} see {url} for code").split("\n")
+    assert all(line.startswith("   ") for line in lines)
+    assert all(len(line) <= TEXT_WIDTH for line in lines if url not in line)
+    assert f"   {url} for code" in lines or f"   {url}" in lines  # a URL is never cut
+    assert not any(line.endswith("-") for line in lines)  # nor is a hyphenated term
+    assert " ".join(" ".join(lines).split()) == " ".join(f"{text} see {url} for code".split())

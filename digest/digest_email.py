@@ -41,9 +41,6 @@ FIELD_NAMES = {
     "category": "category",
 }
 TEXT_WIDTH = 72
-# Where a highlighted abstract's HTML is broken into lines: well under ``mail.MAX_LINE``, so the
-# markup around it on its first line keeps that line short enough too.
-ABSTRACT_LINE = 600
 
 
 class EmailItem(Protocol):
@@ -243,9 +240,7 @@ def abstract_html(paper: Paper, parts: PaperParts, hits: Sequence[dict]) -> str:
     )
     if paper.pk is not None and (cached := _cached(_ABSTRACTS, key)) is not None:
         return cached
-    # Folded here, once, rather than in every email's HTML: an abstract is one long line, and
-    # short lines let ``compose`` find nothing to fold with a quick scan.
-    marked = composer.fold_long_lines(highlight(parts.abstract, term_hits), ABSTRACT_LINE)
+    marked = highlight(parts.abstract, term_hits)
     return _remember(_ABSTRACTS, key, marked) if paper.pk is not None else marked
 
 

@@ -69,6 +69,19 @@ def test_footer_links_appear_only_when_given():
     assert 'href="https://x.test/u"' in with_links and "Manage subscriptions" in with_links
 
 
+def test_folding_cuts_only_the_long_lines_and_only_at_spaces():
+    short = "<p>short line</p>"
+    long_words = " ".join(["word"] * 30)  # 149 characters
+    unbreakable = "x" * 60
+    html = "\n".join([short, long_words, short, unbreakable, long_words])
+    folded = composer.fold_long_lines(html, width=50)
+    lines = folded.split("\n")
+    assert lines[0] == short and unbreakable in lines  # left as they were
+    assert all(len(line) <= 50 for line in lines if line != unbreakable)
+    assert folded.replace("\n", " ") == html.replace("\n", " ")  # spaces became newlines
+    assert composer.fold_long_lines(short, width=50) is short  # nothing to do, no copy
+
+
 def test_long_lines_are_folded_so_the_html_goes_out_unencoded():
     long_paragraph = " ".join(["word"] * 600)  # one 3,000-character line
     message = notice(paragraphs=[long_paragraph])

@@ -308,6 +308,10 @@ def render_papers(user, items: Sequence[EmailItem]) -> Papers:
     # The feedback URL with a slot for the token, once per email (``links.feedback_url``
     # builds the same URL, one at a time).
     feedback = links.token_url("feedback", links.TOKEN_SLOT)
+    # Escaped once too: a token is URL-safe base64, digits, "-" and ".", nothing HTML escapes.
+    feedback_html = _esc(feedback)
+    slot, token = links.TOKEN_SLOT, links.feedback_token
+    user_id = user.pk
     featured = [i for i in items if i.section == DigestItem.Section.FEATURED]
     matched = [i for i in items if i.section != DigestItem.Section.FEATURED]
     sections = [("Featured", featured)] if featured else []
@@ -325,12 +329,8 @@ def render_papers(user, items: Sequence[EmailItem]) -> Papers:
             hits = item.hits or []
             why_html, why_text = reasons(hits, item.section == DigestItem.Section.FEATURED)
             # Signed per user and paper: a click records feedback without logging in.
-            more = feedback.replace(
-                links.TOKEN_SLOT, links.feedback_token(user.pk, paper.pk, "more")
-            )
-            less = feedback.replace(
-                links.TOKEN_SLOT, links.feedback_token(user.pk, paper.pk, "less")
-            )
+            more_token = token(user_id, paper.id, "more")
+            less_token = token(user_id, paper.id, "less")
             html_out.append(
                 _item_html(bool(why_html)).fill(
                     {
@@ -338,8 +338,8 @@ def render_papers(user, items: Sequence[EmailItem]) -> Papers:
                             {"abstract_html": abstract_html(paper, parts, hits)}
                         ),
                         "reasons": why_html,
-                        "more": _esc(more),
-                        "less": _esc(less),
+                        "more": feedback_html.replace(slot, more_token),
+                        "less": feedback_html.replace(slot, less_token),
                     }
                 )
             )
@@ -349,8 +349,8 @@ def render_papers(user, items: Sequence[EmailItem]) -> Papers:
                         "rank": str(item.rank),
                         "paper_text": parts.text,
                         "reasons": why_text,
-                        "more": more,
-                        "less": less,
+                        "more": feedback.replace(slot, more_token),
+                        "less": feedback.replace(slot, less_token),
                     }
                 )
             )

@@ -15,10 +15,12 @@ subscriptions drawn from that vocabulary with a Zipf-like popularity, all due no
 2. **compose + deliver** — ``--workers`` processes, each doing what a Celery worker does in the
    daily run: claim a chunk of due users, build their digests (``build_for_users``), claim the
    deliveries and send them over its SMTP session (``delivery.deliver``), reconnecting every
-   ``EMAIL_MESSAGES_PER_CONNECTION`` messages;
+   ``EMAIL_MESSAGES_PER_CONNECTION`` messages; at the CPU priority Celery workers take
+   (``WORKER_NICE``), below the sink's, as a mail server on the box would be;
 3. **raw** — the same number of processes blasting pre-built messages (real digests captured
-   during step 2, so the sizes match) with plain smtplib over as many connections, in two
-   rounds of as many messages as step 2 sent (at most 20,000); the faster round is the baseline.
+   during step 2, so the sizes match) with plain smtplib over as many connections, at the
+   same priority, in two rounds of as many messages as step 2 sent (at most 20,000); the
+   faster round is the baseline.
 
 The last line is the one-line summary: throughput of both, their ratio, the per-recipient
 compose cost, the duplicate window (the time between the server's 250 and our commit) and the
@@ -373,7 +375,12 @@ def _worker(number: int, chunk_size: int, out: multiprocessing.Queue) -> None:
     from django.db import connections
 
     connections.close_all()
+    from django.conf import settings
+
     from digest import delivery
+    from digest.celery import lower_priority
+
+    lower_priority(settings.WORKER_NICE)  # as a Celery worker does when it starts
     from digest.digest_email import message_id_for, render_digest_email
     from digest.scheduler import build_for_users
     from digest.smtp import SMTPSession
@@ -436,6 +443,11 @@ def _worker(number: int, chunk_size: int, out: multiprocessing.Queue) -> None:
 
 
 def raw_worker(port: int, messages: list[bytes], count: int, per_connection: int, out) -> None:
+    from django.conf import settings
+
+    from digest.celery import lower_priority
+
+    lower_priority(settings.WORKER_NICE)  # the same priority as our workers against the sink
     sent = connections = 0
     started = time.perf_counter()
     smtp = None

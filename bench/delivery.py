@@ -612,12 +612,17 @@ def main() -> None:
         f"peak RSS: main process {peak_rss_mb():.0f} MB (setup + match); workers {workers_rss} MB,"
         f" of which {inherited} MB shared with the main process at fork; sink {sink_rss:.0f} MB"
     )
-    worker_cpu_ms = sum(r["cpu_seconds"] for r in results) / max(messages, 1) * 1000
+    worker_cpu = sum(r["cpu_seconds"] for r in results)
+    worker_cpu_ms = worker_cpu / max(messages, 1) * 1000
+    # How much of the machine compose + deliver kept busy: CPU-bound, anything under ~100 %
+    # is time no process could run (all waiting on the sink or on a lock).
+    busy = (worker_cpu + sink_cpu_deliver) / (deliver_seconds * (os.cpu_count() or 1))
     print(
         f"CPU per message: workers {worker_cpu_ms:.2f} ms (all they do); sink "
         f"{sink_cpu_deliver / max(sent, 1) * 1000:.2f} ms while we delivered, "
         f"{sink_cpu_raw / max(raw_sent, 1) * 1000:.2f} ms in the raw blast "
-        f"({sink_cpu_raw / raw_seconds:.0%} of a core)"
+        f"({sink_cpu_raw / raw_seconds:.0%} of a core); workers + sink kept {busy:.0%} of the "
+        f"{os.cpu_count()} cores busy while we delivered"
     )
     print(
         f"per recipient: build {build_ms:.2f} ms + render {render_ms:.2f} ms = compose "

@@ -354,6 +354,26 @@ def test_building_a_chunk_skips_people_who_must_not_get_mail(db):
     assert [d.user_id for d in build_digests([ok, gone, bounced], now=NOW)] == [ok.pk]
 
 
+def test_a_chunk_is_written_a_group_at_a_time_and_each_group_whole(db, monkeypatch):
+    # SQLite's single write lock is held per group of users, not for the whole chunk; whatever
+    # the grouping, everyone gets their digest, its items and its delivery.
+    from digest import digests
+
+    monkeypatch.setattr(digests, "WRITE_GROUP", 2)
+    groups = []
+    write = digests._write_plans
+    monkeypatch.setattr(
+        digests, "_write_plans", lambda plans: groups.append(len(plans)) or write(plans)
+    )
+    users = [UserFactory() for _ in range(5)]
+    for user in users:
+        match(SubscriptionFactory(owner=user), paper())
+    built = digests.build_digests(users, now=NOW)
+    assert groups == [2, 2, 1]
+    assert sorted(d.user_id for d in built) == sorted(u.pk for u in users)
+    assert all(d.delivery.status == Delivery.Status.PENDING and d.items.exists() for d in built)
+
+
 def test_a_chunk_writes_its_rows_with_the_models_defaults(db):
     from digest.digests import build_digests
 

@@ -58,6 +58,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest.settings")
+# As in production: with DEBUG on, Django records every query the PostgreSQL baseline runs.
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 import django  # noqa: E402
 
 django.setup()  # the matcher module also holds the match step, which uses the models

@@ -61,6 +61,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest.settings")
 # As in production: with DEBUG on, Django records every query the PostgreSQL baseline runs.
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+os.environ.setdefault("SECRET_KEY", "bench-key")
 import django  # noqa: E402
 
 django.setup()  # the matcher module also holds the match step, which uses the models

@@ -386,45 +386,49 @@ def build_digest(user: User, *, now: dt.datetime, date: dt.date | None = None) -
 
 
 def insert_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) -> None:
-    """Insert ``rows`` — values of ``fields``, ready for the database — into ``model``'s table
-    with one ``executemany``; every other field but the primary key gets its default, prepared
-    once for all rows. The rows ``bulk_create`` would write, without a model instance and the
+    """Insert ``rows`` — values of ``fields``, ready for the database (JSON as its text) — into
+    ``model``'s table; every other field but the primary key gets its default, prepared once
+    for all rows. The rows ``bulk_create`` would write, without a model instance and the
     preparation of every field per row: for the Digest, DigestItem and Delivery rows of a
-    scheduler chunk that was a third of its build time."""
+    scheduler chunk that was a third of its build time.
+
+    SQLite runs one prepared ``INSERT`` per row in-process (``executemany``). PostgreSQL takes
+    them as one ``INSERT … SELECT FROM unnest(arrays)``, a column per array, as the match step
+    writes its rows: a statement per row cost ~0.15 ms each in round trips and executor starts,
+    five times SQLite's (a chunk's items are thousands of rows)."""
     if not rows:
         return
     meta = model._meta
     given = [meta.get_field(name) for name in fields]
     defaults = [f for f in meta.concrete_fields if f not in given and not f.primary_key]
     template = model()
-    constants = tuple(f.get_db_prep_save(f.pre_save(template, True), connection) for f in defaults)
+    constants = [f.get_db_prep_save(f.pre_save(template, True), connection) for f in defaults]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(meta.db_table),
-        ", ".join(quote(f.column) for f in given + defaults),
-        ", ".join(["%s"] * (len(given) + len(defaults))),
+    into = "INSERT INTO {} ({})".format(
+        quote(meta.db_table), ", ".join(quote(f.column) for f in given + defaults)
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [row + constants for row in rows] if constants else rows)
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in given)
+            scalars = "".join(f", %s::{f.db_type(connection)}" for f in defaults)
+            cursor.execute(
+                f"{into} SELECT rows.*{scalars} FROM unnest({arrays}) AS rows",
+                constants + [list(column) for column in zip(*rows, strict=True)],
+            )
+        else:
+            values = ", ".join(["%s"] * (len(given) + len(defaults)))
+            extra = tuple(constants)
+            cursor.executemany(
+                f"{into} VALUES ({values})", [row + extra for row in rows] if extra else rows
+            )
 
 
 ITEM_FIELDS = ("digest", "user", "paper", "rank", "section", "hits", "score", "in_email")
 
 
-def json_text_param(text: str):
-    """JSON that is already text, as a parameter for a JSON column: as it is where the column
-    stores text (SQLite), wrapped for psycopg as ``jsonb`` without being encoded again."""
-    if connection.vendor == "postgresql":
-        from psycopg.types.json import Jsonb
-
-        return Jsonb(text, dumps=str)
-    return text
-
-
 def insert_items(plans: list[DigestPlan]) -> None:
     """Insert the ranked items of ``plans``, whose digests are saved (tens of thousands of rows
     per scheduler run)."""
-    adapt_hits = json_text_param
     rows = []
     for plan in plans:
         digest_id, user_id = plan.digest.pk, plan.digest.user_id
@@ -435,7 +439,7 @@ def insert_items(plans: list[DigestPlan]) -> None:
                 item.paper.id,
                 item.rank,
                 item.section,
-                adapt_hits(item.hits_json),
+                item.hits_json,
                 item.score,
                 item.in_email,
             )

@@ -394,8 +394,8 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) ->
 
     SQLite runs one prepared ``INSERT`` per row in-process (``executemany``). PostgreSQL takes
     them as one ``INSERT … SELECT FROM unnest(arrays)``, a column per array, as the match step
-    writes its rows: a statement per row cost ~0.15 ms each in round trips and executor starts,
-    five times SQLite's (a chunk's items are thousands of rows)."""
+    writes its rows: with a statement per row, a user's ~34 items took 5.6 ms of wall time in
+    one worker at 10k subscribers, 2.0 ms this way."""
     if not rows:
         return
     meta = model._meta

@@ -22,7 +22,7 @@ from typing import NamedTuple, Protocol
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Model
+from django.db.models import JSONField, Max, Model
 from django.db.models.functions import Lower
 
 from accounts.models import User
@@ -409,18 +409,41 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) ->
     )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in given)
-            scalars = "".join(f", %s::{f.db_type(connection)}" for f in defaults)
-            cursor.execute(
-                f"{into} SELECT rows.*{scalars} FROM unnest({arrays}) AS rows",
-                constants + [list(column) for column in zip(*rows, strict=True)],
-            )
+            cursor.execute(*_unnest_insert(into, given, defaults, constants, rows))
         else:
             values = ", ".join(["%s"] * (len(given) + len(defaults)))
             extra = tuple(constants)
             cursor.executemany(
                 f"{into} VALUES ({values})", [row + extra for row in rows] if extra else rows
             )
+
+
+def _unnest_insert(
+    into: str, given: list, defaults: list, constants: list, rows: list[tuple]
+) -> tuple[str, list]:
+    """``insert_rows``'s statement and parameters for PostgreSQL: a column per array, except
+    a JSON column, which goes as one JSON array text whose elements are picked by row number.
+    psycopg builds an array parameter element by element in Python, escaping each JSON text:
+    17 µs per item's hits, more than the rest of the row together."""
+    columns = list(zip(*rows, strict=True))
+    arrays: list[str] = []
+    select: list[str] = []
+    select_params: list = []
+    array_params: list = []
+    for number, (column, values) in enumerate(zip(given, columns, strict=True)):
+        if isinstance(column, JSONField):
+            select.append("(%s::jsonb) -> (rows.n::int - 1)")
+            select_params.append("[" + ",".join(values) + "]")
+        else:
+            select.append(f"rows.c{number}")
+            arrays.append(f"%s::{column.db_type(connection)}[]")
+            array_params.append(list(values))
+    names = [f"c{n}" for n, column in enumerate(given) if not isinstance(column, JSONField)]
+    select += [f"%s::{column.db_type(connection)}" for column in defaults]
+    sql = "{} SELECT {} FROM unnest({}) WITH ORDINALITY AS rows ({}, n)".format(
+        into, ", ".join(select), ", ".join(arrays), ", ".join(names)
+    )
+    return sql, select_params + constants + array_params
 
 
 ITEM_FIELDS = ("digest", "user", "paper", "rank", "section", "hits", "score", "in_email")

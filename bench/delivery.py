@@ -21,13 +21,15 @@ subscriptions drawn from that vocabulary with a Zipf-like popularity, all due no
    rounds of as many messages as step 2 sent (at most 20,000); the faster round is the baseline.
 
 The last line is the one-line summary: throughput of both, their ratio, the per-recipient
-compose cost, the duplicate window (the time between the server's 250 and our commit) and the
-peak memory of any process.
+compose cost, the duplicate window (the time between the server's 250 and our commit), the
+peak memory of any process, and the memory of their own of a sending worker and of the match
+step (each runs in a forked process: its peak less what it shared with the main one at fork).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import multiprocessing
@@ -293,6 +295,33 @@ def index_match() -> int:
     return created
 
 
+def match_step(matcher: str, out: multiprocessing.Queue) -> None:
+    """Run the match step in this forked process and report its time and memory: its own
+    memory is its peak minus what it held at fork (the setup's objects, counted in both)."""
+    inherited_rss = rss_mb()
+    # The setup's objects came along with the fork: left to the cyclic collector, each of its
+    # passes would walk them all and copy every page it touches into this process.
+    gc.freeze()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    if matcher == "project":
+        from subscriptions.matcher import match_new_papers
+
+        match_new_papers()
+    else:
+        index_match()
+    from django.db import connections
+
+    connections.close_all()
+    out.put(
+        {
+            "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started,
+            "peak_rss_mb": peak_rss_mb(),
+            "inherited_rss_mb": inherited_rss,
+        }
+    )
+
+
 # --- Compose + deliver: the daily run, as a Celery worker would do it ------------------------
 
 
@@ -507,20 +536,24 @@ def main() -> None:
             flush=True,
         )
 
+        # The match step runs in a forked process, as a Celery worker would run it, so that its
+        # own peak memory can be told from the setup's (which stays in this process).
+        connections.close_all()
         t0 = time.perf_counter()
-        if args.matcher == "project":
-            from subscriptions.matcher import match_new_papers
-
-            match_new_papers()
-        else:
-            index_match()
+        [matched] = run_parallel(match_step, [(args.matcher,)])
         match_seconds = time.perf_counter() - t0
+        match_growth = matched["peak_rss_mb"] - matched["inherited_rss_mb"]
         from subscriptions.models import Match
 
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # a live database has planner statistics; a fresh one not
         matches = Match.objects.count()
-        print(f"match: {matches} matches in {match_seconds:.1f}s ({args.matcher})", flush=True)
+        print(
+            f"match: {matches} matches in {match_seconds:.1f}s ({args.matcher}; CPU "
+            f"{matched['cpu_seconds']:.1f}s; peak RSS {matched['peak_rss_mb']:.0f} MB, of which "
+            f"{matched['inherited_rss_mb']:.0f} MB inherited at fork: {match_growth:.0f} MB own)",
+            flush=True,
+        )
 
         connections.close_all()
         t0 = time.perf_counter()
@@ -590,14 +623,15 @@ def main() -> None:
         sink_rss = process_peak_rss_mb(sink.pid)
         sink.terminate()
         sink_summary = sink.communicate(timeout=30)[0].strip()
-    peak = max([peak_rss_mb(), *(r["peak_rss_mb"] for r in results)])
+    peak = max([peak_rss_mb(), matched["peak_rss_mb"], *(r["peak_rss_mb"] for r in results)])
     print(f"sink: {sink_summary}")
     by_worker = sorted(results, key=lambda r: r["worker"])
     workers_rss = ", ".join(f"{r['peak_rss_mb']:.0f}" for r in by_worker)
     inherited = ", ".join(f"{r['inherited_rss_mb']:.0f}" for r in by_worker)
     worker_growth = max(r["peak_rss_mb"] - r["inherited_rss_mb"] for r in results)
     print(
-        f"peak RSS: main process {peak_rss_mb():.0f} MB (setup + match); workers {workers_rss} MB,"
+        f"peak RSS: main process {peak_rss_mb():.0f} MB (setup); match step "
+        f"{matched['peak_rss_mb']:.0f} MB ({match_growth:.0f} MB own); workers {workers_rss} MB,"
         f" of which {inherited} MB shared with the main process at fork; sink {sink_rss:.0f} MB"
     )
     worker_cpu_ms = sum(r["cpu_seconds"] for r in results) / max(messages, 1) * 1000
@@ -618,7 +652,7 @@ def main() -> None:
         f"end-to-end {e2e_rate:.0f} msg/s vs raw {raw_rate:.0f} msg/s = "
         f"{e2e_rate / raw_rate:.0%} (compose+deliver alone {deliver_rate / raw_rate:.0%}); "
         f"compose {build_ms + render_ms:.2f} ms/recipient; peak RSS {peak:.0f} MB, "
-        f"worker's own {worker_growth:.0f} MB"
+        f"worker's own {worker_growth:.0f} MB, match step's own {match_growth:.0f} MB"
     )
 
 

@@ -58,10 +58,12 @@ import bisect
 import contextlib
 import datetime as dt
 import gc
+import itertools
 import json
 import logging
 import math
 import operator
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -976,11 +978,13 @@ WRITE_PAGE_CACHE_KIB = 16 * 1024
 class MatchWriter:
     """Writes ``Match`` rows from plain tuples, skipping rows that exist already. Django's
     ``bulk_create`` builds a model instance and prepares six values per row, which was most of
-    the match step's time at 10k subscribers (300k rows). The hits of one (query,
-    paper) are serialised once for all its subscribers, and the rows go to the database the way
-    it takes them fastest: SQLite runs one prepared ``INSERT`` per row in-process
-    (``executemany``); PostgreSQL takes each chunk as one ``INSERT … SELECT FROM unnest(arrays)``
-    rather than a statement per row (bench/RESULTS.md has the numbers)."""
+    the match step's time at 10k subscribers (300k rows). The hits of one (query, paper) are
+    serialised once for all its subscribers, ``created_at`` is one parameter for all the rows,
+    and the rows go to the database in few statements: on SQLite, ``INSERT … SELECT FROM
+    (VALUES …)`` with thousands of rows each (a prepared ``INSERT`` run per row cost a third
+    more: SQLite does a statement's bookkeeping, such as the ``AUTOINCREMENT`` counter, per
+    statement); on PostgreSQL one ``INSERT … SELECT FROM unnest(arrays)`` per chunk, each array
+    sent as one text (bench/RESULTS.md has the numbers)."""
 
     CHUNK = 10_000
     COLUMNS = ("subscription", "paper", "owner", "hits", "score", "created_at")
@@ -989,93 +993,110 @@ class MatchWriter:
         fields = [Match._meta.get_field(name) for name in self.COLUMNS]
         self.by_arrays = connection.vendor == "postgresql"
         self.created_at = fields[-1].get_db_prep_value(timezone.now(), connection)
-        self.sql = self.insert_sql(fields)
-        # Rows as (subscription id, paper id, owner id, hits, score[, created_at]); on
-        # PostgreSQL ``hits`` is the position of its JSON text in ``hits_texts``.
-        self.rows: list[tuple] = []
-        self.hits_texts: list[str] = []
-        self.written = 0
-
-    def insert_sql(self, fields: list) -> str:
-        quote = connection.ops.quote_name
-        if self.by_arrays:
-            # Each column travels as one text ("1,2,3") split and cast by the server, and the
-            # hits as one JSON array of the distinct texts, picked by position: psycopg builds
-            # an array parameter element by element in Python, escaping every JSON text, which
-            # took more CPU than the server's whole insert (5 s of 9 at 300k rows).
-            values = (
-                "SELECT subscription_id, paper_id, owner_id, %s::jsonb -> hits_number, score, %s"
-                " FROM unnest(string_to_array(%s, ',')::bigint[],"
-                " string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::bigint[],"
-                " string_to_array(%s, ',')::integer[], string_to_array(%s, ',')::float8[])"
-                " AS row (subscription_id, paper_id, owner_id, hits_number, score)"
-            )
-        else:
-            values = "VALUES ({})".format(", ".join(["%s"] * len(fields)))
-        return "{} {} ({}) {} {}".format(
+        self.head = "{} {} ({})".format(
             connection.ops.insert_statement(on_conflict=OnConflict.IGNORE),
-            quote(Match._meta.db_table),
-            ", ".join(quote(field.column) for field in fields),
-            values,
+            connection.ops.quote_name(Match._meta.db_table),
+            ", ".join(connection.ops.quote_name(field.column) for field in fields),
+        )
+        self.tail = (
             connection.ops.on_conflict_suffix_sql(
                 [], OnConflict.IGNORE, [], ["subscription", "paper"]
             )
-            or "",
+            or ""
         )
+        # Rows as (subscription id, paper id, owner id, hits, score); on PostgreSQL ``hits`` is
+        # the position of its JSON text in ``hits_texts``.
+        self.rows: list[tuple] = []
+        self.hits_texts: list[str] = []
+        self.written = 0
 
     def add(
         self, paper_id: int, payloads: list[tuple[int, int]], hits: list[dict], value: float
     ) -> None:
         """One match of ``paper_id`` for each (subscription id, owner id) in ``payloads``."""
         # The text JSONField would store (its get_db_prep_save is json.dumps on both backends).
-        stored_hits = json.dumps(hits)
+        stored_hits: str | int = json.dumps(hits)
         if self.by_arrays:
-            hits_number = len(self.hits_texts)
             self.hits_texts.append(stored_hits)
-            self.rows.extend(
-                [
-                    (subscription_id, paper_id, owner_id, hits_number, value)
-                    for subscription_id, owner_id in payloads
-                ]
-            )
-        else:
-            created_at = self.created_at
-            self.rows.extend(
-                [
-                    (subscription_id, paper_id, owner_id, stored_hits, value, created_at)
-                    for subscription_id, owner_id in payloads
-                ]
-            )
+            stored_hits = len(self.hits_texts) - 1
+        self.rows.extend(
+            [
+                (subscription_id, paper_id, owner_id, stored_hits, value)
+                for subscription_id, owner_id in payloads
+            ]
+        )
         if len(self.rows) >= self.CHUNK:
-            self.flush()
+            self.flush(whole_statements_only=not self.by_arrays)
 
-    def flush(self) -> int:
-        """Write what was added; returns the number of rows offered so far."""
+    def flush(self, *, whole_statements_only: bool = False) -> int:
+        """Write what was added; returns the number of rows offered so far. With
+        ``whole_statements_only``, rows that would make a shorter SQLite statement wait for the
+        next flush: each length of statement is prepared and cached by the connection (the
+        odd-sized ends of 30 flushes took 30 MB)."""
         if self.rows:
             # In key order, the unique index's pages are visited once, not at random:
             # a third faster on SQLite.
             self.rows.sort(key=_subscription_and_paper)
             with connection.cursor() as cursor:
                 if self.by_arrays:
-                    cursor.execute(self.sql, self._array_parameters())
+                    self._insert_arrays(cursor)
+                    self.written += len(self.rows)
+                    self.rows = []
+                    self.hits_texts = []
                 else:
-                    cursor.executemany(self.sql, self.rows)
-            self.written += len(self.rows)
-            self.rows = []
-            self.hits_texts = []
-        return self.written
+                    written = self._insert_values(cursor, whole_statements_only)
+                    self.written += written
+                    self.rows = self.rows[written:]
+        return self.written + len(self.rows)
 
-    def _array_parameters(self) -> list:
+    def _insert_values(self, cursor, whole_statements_only: bool) -> int:
+        """Insert the rows; returns how many were (all unless ``whole_statements_only``)."""
+        per_statement = self._rows_per_statement()
+        end = len(self.rows)
+        if whole_statements_only:
+            end -= end % per_statement
+        for start in range(0, end, per_statement):
+            part = self.rows[start : min(start + per_statement, end)]
+            sql = "{} SELECT column1, column2, column3, column4, column5, %s FROM (VALUES {}) {}"
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(part))
+            cursor.execute(
+                sql.format(self.head, values, self.tail),
+                [self.created_at, *itertools.chain.from_iterable(part)],
+            )
+        return end
+
+    @staticmethod
+    def _rows_per_statement() -> int:
+        """As many rows as SQLite takes parameters for (32,766 since 3.32; 999 before), at most
+        4,000: larger statements gained nothing."""
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, min(4_000, (limit - 1) // 5))
+
+    def _insert_arrays(self, cursor) -> None:
+        # Each column travels as one text ("1,2,3") split and cast by the server, and the hits
+        # as one JSON array of the distinct texts, picked by position: psycopg builds an array
+        # parameter element by element in Python, escaping every JSON text, which took more CPU
+        # than the server's whole insert (5 s of 9 at 300k rows).
+        sql = (
+            "{} SELECT subscription_id, paper_id, owner_id, %s::jsonb -> hits_number, score, %s"
+            " FROM unnest(string_to_array(%s, ',')::bigint[],"
+            " string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::bigint[],"
+            " string_to_array(%s, ',')::integer[], string_to_array(%s, ',')::float8[])"
+            " AS row (subscription_id, paper_id, owner_id, hits_number, score) {}"
+        )
         subscriptions, papers, owners, hits_numbers, scores = zip(*self.rows, strict=True)
-        return [
-            "[{}]".format(",".join(self.hits_texts)),
-            self.created_at,
-            ",".join(map(str, subscriptions)),
-            ",".join(map(str, papers)),
-            ",".join(map(str, owners)),
-            ",".join(map(str, hits_numbers)),
-            ",".join(map(repr, scores)),  # repr: the shortest text that reads back exactly
-        ]
+        cursor.execute(
+            sql.format(self.head, self.tail),
+            [
+                "[{}]".format(",".join(self.hits_texts)),
+                self.created_at,
+                ",".join(map(str, subscriptions)),
+                ",".join(map(str, papers)),
+                ",".join(map(str, owners)),
+                ",".join(map(str, hits_numbers)),
+                ",".join(map(repr, scores)),  # repr: the shortest text that reads back exactly
+            ],
+        )
 
 
 _subscription_and_paper = operator.itemgetter(0, 1)
@@ -1088,6 +1109,9 @@ def enabled_subscription_chunks(size: int) -> Iterator[list[tuple[int, int, str]
     is compiled here and stored; one whose query does not parse is skipped and logged."""
     after = 0
     size = max(size, 1)
+    # Query text → compiled JSON (or None, invalid), kept across chunks: bulk-created
+    # subscriptions repeat the same few thousand queries. Emptied when it holds a chunk's worth.
+    compiled_texts: dict[str, str | None] = {}
     while True:
         rows = list(
             Subscription.objects.filter(enabled=True, id__gt=after)
@@ -1097,12 +1121,18 @@ def enabled_subscription_chunks(size: int) -> Iterator[list[tuple[int, int, str]
         if not rows:
             return
         after = rows[-1][0]
-        yield _compiled_rows(rows)
+        if len(compiled_texts) > size:
+            compiled_texts.clear()
+        chunk = _compiled_rows(rows, compiled_texts)
+        if chunk:  # not when all its queries were invalid: an empty index is a pass for nothing
+            yield chunk
 
 
-def _compiled_rows(rows: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str]]:
+def _compiled_rows(
+    rows: list[tuple[int, int, str, str]], compiled_texts: dict[str, str | None]
+) -> list[tuple[int, int, str]]:
+    """The rows with their compiled query, compiling (and storing) those that lack it."""
     outdated: dict[int, str] = {}
-    compiled_texts: dict[str, str | None] = {}  # many subscribers write the same query
     prefix = f"[{COMPILED_VERSION},"
     found = []
     for subscription_id, owner_id, compiled, query in rows:

@@ -1155,15 +1155,25 @@ def _compiled_rows(
 
 
 def _store_compiled(compiled_by_id: dict[int, str]) -> None:
-    """One prepared ``UPDATE`` for all of them: bulk-created subscriptions come by thousands."""
+    """One statement for all of them: bulk-created subscriptions come by thousands. SQLite runs
+    a prepared ``UPDATE`` per row in-process; PostgreSQL takes them as one JSON object
+    ``{id: compiled}`` (an ``UPDATE`` per row cost a round trip each: 1 s for 17k)."""
     if not compiled_by_id:
         return
     quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} = %s WHERE {} = %s".format(
-        quote(Subscription._meta.db_table), quote("compiled"), quote("id")
-    )
+    table, compiled, pk = quote(Subscription._meta.db_table), quote("compiled"), quote("id")
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(text, pk) for pk, text in compiled_by_id.items()])
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET {compiled} = item.value"
+                f" FROM jsonb_each_text(%s::jsonb) AS item WHERE {table}.{pk} = item.key::bigint",
+                [json.dumps(compiled_by_id)],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET {compiled} = %s WHERE {pk} = %s",
+                [(text, subscription_id) for subscription_id, text in compiled_by_id.items()],
+            )
 
 
 def rematch_subscription(subscription: Subscription, *, now: dt.datetime | None = None) -> int:

@@ -44,10 +44,13 @@ first: ``rank_key`` sorts by (featured, score) and is what previews use; the dig
 sorts by section, then score, the same way.
 
 **The match step** ``match_new_papers()`` percolates the papers with ``matched_at`` unset
-against the enabled subscriptions and writes ``Match`` rows with one prepared ``INSERT``
-(``MatchWriter``; idempotent: conflicting rows are ignored); ``rematch_subscription(sub)``
-recomputes one subscription's matches over the recent papers not yet delivered to its owner
-(``subscriptions.services`` calls it on every save).
+against the enabled subscriptions and writes ``Match`` rows with a few large ``INSERT`` statements
+(``MatchWriter``; idempotent: conflicting rows are ignored). The subscriptions are indexed
+``MATCH_BATCH_SUBSCRIPTIONS`` at a time over the batch's papers, analysed once for all the
+chunks (``AnalysedPapers``), so the step's memory does not grow with the number of
+subscribers; the papers are marked matched in the transaction that wrote every chunk's rows.
+``rematch_subscription(sub)`` recomputes one subscription's matches over the recent papers not
+yet delivered to its owner (``subscriptions.services`` calls it on every save).
 ``preview(text)`` runs a query over the last days' papers, served from the corpus of recent
 papers (``subscriptions.corpus``).
 """

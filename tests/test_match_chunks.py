@@ -158,3 +158,49 @@ def test_papers_are_marked_matched_only_when_every_chunk_is_written(settings, mo
     assert match_new_papers() == 1
     assert Match.objects.count() == 3
     assert not Paper.objects.filter(matched_at__isnull=True).exists()
+
+
+def test_rows_written_while_the_next_papers_are_percolated_are_the_same(settings, monkeypatch):
+    for title in (COSYVOICE, METRIC3D, LOTUS):
+        real_paper(title)
+    for query in QUERIES:
+        SubscriptionFactory(query=query)
+    match_new_papers()
+    written_at_the_end = written_rows()
+    writes = []
+    write = matcher.MatchWriter._write
+
+    def counting(self, rows, hits_texts):
+        writes.append(len(rows))
+        return write(self, rows, hits_texts)
+
+    monkeypatch.setattr(matcher.MatchWriter, "_write", counting)
+    monkeypatch.setattr(matcher.MatchWriter, "CHUNK", 1)  # a write after every match
+    monkeypatch.setattr(matcher.MatchWriter, "ROWS_PER_STATEMENT", 2)
+    settings.MATCH_BATCH_SUBSCRIPTIONS = 3
+    match_again_from_scratch()
+    assert len(writes) > 3 and all(writes)
+    assert written_rows() == written_at_the_end
+
+
+def test_a_failed_write_fails_the_step_and_marks_no_paper(monkeypatch):
+    for title in (COSYVOICE, METRIC3D, LOTUS):
+        real_paper(title)
+    for query in QUERIES:
+        SubscriptionFactory(query=query)
+    write = matcher.MatchWriter._write
+    writes = []
+
+    def failing_second_write(self, rows, hits_texts):
+        writes.append(len(rows))
+        if len(writes) == 2:
+            raise RuntimeError("disk full")
+        return write(self, rows, hits_texts)
+
+    monkeypatch.setattr(matcher.MatchWriter, "_write", failing_second_write)
+    monkeypatch.setattr(matcher.MatchWriter, "CHUNK", 1)
+    monkeypatch.setattr(matcher.MatchWriter, "ROWS_PER_STATEMENT", 1)
+    with pytest.raises(RuntimeError, match="disk full"):
+        match_new_papers()
+    assert not Match.objects.exists()
+    assert Paper.objects.filter(matched_at__isnull=True).count() == 3

@@ -69,11 +69,10 @@ import operator
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -926,11 +925,10 @@ def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
     # One transaction for all the chunks: the papers are marked matched with all their rows
     # written, or not at all.
     with gc_paused(), _page_cache_for_writes(), transaction.atomic():
-        with MatchWriter() as writer:
-            for chunk in enabled_subscription_chunks(settings.MATCH_BATCH_SUBSCRIPTIONS):
-                queries += _percolate_chunk(analysed, chunk, papers, corpus.idf, writer)
-                writer.wait()  # the next chunk is read on the connection the writes use
-            found = writer.flush()
+        writer = MatchWriter()
+        for chunk in enabled_subscription_chunks(settings.MATCH_BATCH_SUBSCRIPTIONS):
+            queries += _percolate_chunk(analysed, chunk, papers, corpus.idf, writer)
+        found = writer.flush()
         Paper.objects.filter(pk__in=[paper.pk for paper in papers]).update(matched_at=now)
     logger.info(
         "matched %d papers against %d distinct queries: %d matches", len(papers), queries, found
@@ -989,62 +987,31 @@ class MatchWriter:
     (VALUES …)`` with thousands of rows each (a prepared ``INSERT`` run per row cost a third
     more: SQLite does a statement's bookkeeping, such as the ``AUTOINCREMENT`` counter, per
     statement); on PostgreSQL one ``INSERT … SELECT FROM unnest(arrays)`` per chunk, each array
-    sent as one text (bench/RESULTS.md has the numbers).
+    sent as one text (bench/RESULTS.md has the numbers)."""
 
-    Each chunk of rows is written by a thread of its own while the caller percolates the next
-    papers, on the caller's connection, in its transaction: SQLite and the PostgreSQL driver let
-    go of the GIL while the database works, so the writes take the second core. One write at a
-    time, and the caller must not use the connection before ``wait()`` (``flush()`` waits):
-    use it as a context manager, which waits for the last write even when the caller fails.
-
-    >>> with MatchWriter() as writer:
-    ...     writer.add(paper_id, [(subscription_id, owner_id)], hits, score)
-    ...     writer.flush()
-    """
-
-    CHUNK = 10_000  # rows per write
-    ROWS_PER_STATEMENT = 4_000  # on SQLite, at most: larger statements gained nothing
+    CHUNK = 10_000
     COLUMNS = ("subscription", "paper", "owner", "hits", "score", "created_at")
 
     def __init__(self) -> None:
         fields = [Match._meta.get_field(name) for name in self.COLUMNS]
-        self.database = connections[DEFAULT_DB_ALIAS]  # this thread's, for the writing one
-        self.database.ensure_connection()
-        self.by_arrays = self.database.vendor == "postgresql"
-        self.created_at = fields[-1].get_db_prep_value(timezone.now(), self.database)
-        ops = self.database.ops
+        self.by_arrays = connection.vendor == "postgresql"
+        self.created_at = fields[-1].get_db_prep_value(timezone.now(), connection)
         self.head = "{} {} ({})".format(
-            ops.insert_statement(on_conflict=OnConflict.IGNORE),
-            ops.quote_name(Match._meta.db_table),
-            ", ".join(ops.quote_name(field.column) for field in fields),
+            connection.ops.insert_statement(on_conflict=OnConflict.IGNORE),
+            connection.ops.quote_name(Match._meta.db_table),
+            ", ".join(connection.ops.quote_name(field.column) for field in fields),
         )
-        self.tail = ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], ["subscription", "paper"])
-        self.tail = self.tail or ""
-        if not self.by_arrays:
-            # As many rows as SQLite takes parameters for (32,766 since 3.32; 999 before).
-            limit = self.database.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-            self.rows_per_statement = max(1, min(self.ROWS_PER_STATEMENT, (limit - 1) // 5))
+        self.tail = (
+            connection.ops.on_conflict_suffix_sql(
+                [], OnConflict.IGNORE, [], ["subscription", "paper"]
+            )
+            or ""
+        )
         # Rows as (subscription id, paper id, owner id, hits, score); on PostgreSQL ``hits`` is
         # the position of its JSON text in ``hits_texts``.
         self.rows: list[tuple] = []
         self.hits_texts: list[str] = []
         self.written = 0
-        self._thread: ThreadPoolExecutor | None = None
-        self._in_flight: Future | None = None
-
-    def __enter__(self) -> MatchWriter:
-        self.database.inc_thread_sharing()
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="match-writer")
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        try:
-            self.wait()
-        finally:
-            assert self._thread is not None
-            self._thread.shutdown()
-            self._thread = None
-            self.database.dec_thread_sharing()
 
     def add(
         self, paper_id: int, payloads: list[tuple[int, int]], hits: list[dict], value: float
@@ -1062,66 +1029,53 @@ class MatchWriter:
             ]
         )
         if len(self.rows) >= self.CHUNK:
-            self._start_write(whole_statements_only=True)
+            self.flush(whole_statements_only=not self.by_arrays)
 
-    def flush(self) -> int:
-        """Write what was added and wait for it; returns the number of rows offered."""
-        self._start_write(whole_statements_only=False)
-        self.wait()
-        return self.written
-
-    def wait(self) -> None:
-        """Until the write under way is done (raising what it raised)."""
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None:
-            in_flight.result()
-
-    def _start_write(self, *, whole_statements_only: bool) -> None:
-        """Hand the rows to the writing thread (or write them here, outside ``with``). With
+    def flush(self, *, whole_statements_only: bool = False) -> int:
+        """Write what was added; returns the number of rows offered so far. With
         ``whole_statements_only``, rows that would make a shorter SQLite statement wait for the
-        next write: each length of statement is prepared and cached by the connection (the
-        odd-sized ends of 30 writes took 30 MB)."""
-        self.wait()
-        if not self.rows:
-            return
-        # In key order, the unique index's pages are visited once, not at random:
-        # a third faster on SQLite.
-        self.rows.sort(key=_subscription_and_paper)
-        rows, hits_texts = self.rows, self.hits_texts
-        if self.by_arrays:
-            self.rows, self.hits_texts = [], []
-        else:
-            end = len(rows)
-            if whole_statements_only:
-                end -= end % self.rows_per_statement
-            rows, self.rows = rows[:end], rows[end:]
-            if not rows:
-                return
-        self.written += len(rows)
-        if self._thread is None:
-            self._write(rows, hits_texts)
-        else:
-            self._in_flight = self._thread.submit(self._write, rows, hits_texts)
+        next flush: each length of statement is prepared and cached by the connection (the
+        odd-sized ends of 30 flushes took 30 MB)."""
+        if self.rows:
+            # In key order, the unique index's pages are visited once, not at random:
+            # a third faster on SQLite.
+            self.rows.sort(key=_subscription_and_paper)
+            with connection.cursor() as cursor:
+                if self.by_arrays:
+                    self._insert_arrays(cursor)
+                    self.written += len(self.rows)
+                    self.rows = []
+                    self.hits_texts = []
+                else:
+                    written = self._insert_values(cursor, whole_statements_only)
+                    self.written += written
+                    self.rows = self.rows[written:]
+        return self.written + len(self.rows)
 
-    def _write(self, rows: list[tuple], hits_texts: list[str]) -> None:
-        with self.database.cursor() as cursor:
-            if self.by_arrays:
-                self._insert_arrays(cursor, rows, hits_texts)
-            else:
-                self._insert_values(cursor, rows)
-
-    def _insert_values(self, cursor, rows: list[tuple]) -> None:
-        per_statement = self.rows_per_statement
-        for start in range(0, len(rows), per_statement):
-            part = rows[start : start + per_statement]
+    def _insert_values(self, cursor, whole_statements_only: bool) -> int:
+        """Insert the rows; returns how many were (all unless ``whole_statements_only``)."""
+        per_statement = self._rows_per_statement()
+        end = len(self.rows)
+        if whole_statements_only:
+            end -= end % per_statement
+        for start in range(0, end, per_statement):
+            part = self.rows[start : min(start + per_statement, end)]
             sql = "{} SELECT column1, column2, column3, column4, column5, %s FROM (VALUES {}) {}"
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(part))
             cursor.execute(
                 sql.format(self.head, values, self.tail),
                 [self.created_at, *itertools.chain.from_iterable(part)],
             )
+        return end
 
-    def _insert_arrays(self, cursor, rows: list[tuple], hits_texts: list[str]) -> None:
+    @staticmethod
+    def _rows_per_statement() -> int:
+        """As many rows as SQLite takes parameters for (32,766 since 3.32; 999 before), at most
+        4,000: larger statements gained nothing."""
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, min(4_000, (limit - 1) // 5))
+
+    def _insert_arrays(self, cursor) -> None:
         # Each column travels as one text ("1,2,3") split and cast by the server, and the hits
         # as one JSON array of the distinct texts, picked by position: psycopg builds an array
         # parameter element by element in Python, escaping every JSON text, which took more CPU
@@ -1133,11 +1087,11 @@ class MatchWriter:
             " string_to_array(%s, ',')::integer[], string_to_array(%s, ',')::float8[])"
             " AS row (subscription_id, paper_id, owner_id, hits_number, score) {}"
         )
-        subscriptions, papers, owners, hits_numbers, scores = zip(*rows, strict=True)
+        subscriptions, papers, owners, hits_numbers, scores = zip(*self.rows, strict=True)
         cursor.execute(
             sql.format(self.head, self.tail),
             [
-                "[{}]".format(",".join(hits_texts)),
+                "[{}]".format(",".join(self.hits_texts)),
                 self.created_at,
                 ",".join(map(str, subscriptions)),
                 ",".join(map(str, papers)),

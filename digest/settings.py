@@ -273,6 +273,9 @@ MATCH_RECENT_DAYS = envint("MATCH_RECENT_DAYS", 7)
 MATCH_REMATCH_DAYS = envint("MATCH_REMATCH_DAYS", 7)
 # Papers percolated together (one index build, one transaction).
 MATCH_BATCH_PAPERS = envint("MATCH_BATCH_PAPERS", 2000)
+# Subscriptions indexed at once against a batch of papers: the match step's memory is bounded by
+# this, not by the number of subscribers (each chunk costs a pass over the batch's papers).
+MATCH_BATCH_SUBSCRIPTIONS = envint("MATCH_BATCH_SUBSCRIPTIONS", 20_000)
 # Where processes share the analysed recent papers (subscriptions/corpus.py).
 MATCH_CORPUS_DIR = Path(os.environ.get("MATCH_CORPUS_DIR", VAR_DIR / "corpus"))
 

@@ -44,10 +44,13 @@ first: ``rank_key`` sorts by (featured, score) and is what previews use; the dig
 sorts by section, then score, the same way.
 
 **The match step** ``match_new_papers()`` percolates the papers with ``matched_at`` unset
-against the enabled subscriptions and writes ``Match`` rows with one prepared ``INSERT``
-(``MatchWriter``; idempotent: conflicting rows are ignored); ``rematch_subscription(sub)``
-recomputes one subscription's matches over the recent papers not yet delivered to its owner
-(``subscriptions.services`` calls it on every save).
+against the enabled subscriptions and writes ``Match`` rows with a few large ``INSERT`` statements
+(``MatchWriter``; idempotent: conflicting rows are ignored). The subscriptions are indexed
+``MATCH_BATCH_SUBSCRIPTIONS`` at a time over the batch's papers, analysed once for all the
+chunks (``AnalysedPapers``), so the step's memory does not grow with the number of
+subscribers; the papers are marked matched in the transaction that wrote every chunk's rows.
+``rematch_subscription(sub)`` recomputes one subscription's matches over the recent papers not
+yet delivered to its owner (``subscriptions.services`` calls it on every save).
 ``preview(text)`` runs a query over the last days' papers, served from the corpus of recent
 papers (``subscriptions.corpus``).
 """
@@ -58,10 +61,12 @@ import bisect
 import contextlib
 import datetime as dt
 import gc
+import itertools
 import json
 import logging
 import math
 import operator
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -430,20 +435,14 @@ class _BatchFrequencies(Counter):
         return count
 
 
-class Percolator:
-    """Queries indexed by the keys they require, for one batch of papers.
-
-    >>> percolator = Percolator(docs)
-    >>> percolator.add(subscription.compiled, subscription.id)   # for every subscription
-    >>> for doc_index, payloads, hits in percolator.matches(): ...
-
-    Identical compiled queries are stored once; ``payloads`` lists everything added with it.
-    """
+class AnalysedPapers:
+    """What the percolator needs of one batch of papers, worked out once however many
+    percolators (chunks of subscriptions) run over it: per paper, its stem pairs by field (a
+    two-word phrase is one set lookup), all its keys and its words (for prefixes); and
+    how many papers of the batch hold each key (the selectivity the index is built on)."""
 
     def __init__(self, docs: Sequence[PaperDoc]):
         self.docs = docs
-        # Per paper: its stem pairs by field (a two-word phrase is one set lookup), all its keys,
-        # its words (for prefixes).
         self.doc_pairs = [
             (frozenset(bigrams(doc.title.stems)), frozenset(bigrams(doc.abstract.stems)))
             for doc in docs
@@ -459,6 +458,31 @@ class Percolator:
         self.key_df = _BatchFrequencies(sorted(word_df), word_df)
         for keys in self.doc_keys:
             self.key_df.update(keys)
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+
+class Percolator:
+    """Queries indexed by the keys they require, for one batch of papers.
+
+    >>> percolator = Percolator(docs)
+    >>> percolator.add(subscription.compiled, subscription.id)   # for every subscription
+    >>> for doc_index, payloads, hits in percolator.matches(): ...
+
+    Identical compiled queries are stored once; ``payloads`` lists everything added with it.
+    ``Percolator(AnalysedPapers(docs))`` shares the analysed batch between percolators, one per
+    chunk of queries.
+    """
+
+    def __init__(self, papers: AnalysedPapers | Sequence[PaperDoc]):
+        if not isinstance(papers, AnalysedPapers):
+            papers = AnalysedPapers(papers)
+        self.papers = papers
+        self.docs = papers.docs
+        self.doc_keys = papers.doc_keys
+        self.doc_words = papers.doc_words
+        self.key_df = papers.key_df
         self.payloads: list[Any] = []  # one payload, or a list when several share a query
         # Per query, necessary conditions checked with one set operation each before the
         # evaluator runs: for "a AND b" indexed under a, is b here at all?
@@ -586,13 +610,15 @@ class Percolator:
     def matches(self) -> Iterator[tuple[int, list[Any], list[Hit]]]:
         """(paper index, payloads of the matching query, hits) for every match in the batch."""
         payloads, filters, checks = self.payloads, self.filters, self.checks
+        doc_pairs = self.papers.doc_pairs
         match = _match
         for doc_index, doc in enumerate(self.docs):
             candidates = self.candidates(doc_index)
             keys = self.doc_keys[doc_index]
             # Per field, its stems and its stem pairs in one set: a word and a two-word phrase
-            # are then the same check.
-            title_pairs, abstract_pairs = self.doc_pairs[doc_index]
+            # are then the same check. (Made per paper here, not kept for the batch: the sets of
+            # 2,000 papers took 30 MB.)
+            title_pairs, abstract_pairs = doc_pairs[doc_index]
             title_keys = doc.title.present.union(title_pairs)
             abstract_keys = doc.abstract.present.union(abstract_pairs)
             verified = 0
@@ -894,35 +920,74 @@ def _match_batch(papers: list[Paper], corpus, now: dt.datetime) -> int:
             docs.append(recent.doc.complete())  # analysed already for the cache of recent papers
         else:
             docs.append(PaperDoc.from_paper(paper))
-    found = 0
-    with gc_paused(), transaction.atomic():
-        percolator = Percolator(docs)
-        for subscription_id, owner_id, compiled in enabled_subscriptions():
-            percolator.add(compiled, (subscription_id, owner_id))
+    analysed = AnalysedPapers(docs)
+    queries = 0
+    # One transaction for all the chunks: the papers are marked matched with all their rows
+    # written, or not at all.
+    with gc_paused(), _page_cache_for_writes(), transaction.atomic():
         writer = MatchWriter()
-        for doc_index, payloads, hits in percolator.matches():
-            paper = papers[doc_index]
-            value = score(hits, corpus.idf, paper.upvotes)
-            writer.add(paper.pk, payloads, public_hits(hits), value)
+        for chunk in enabled_subscription_chunks(settings.MATCH_BATCH_SUBSCRIPTIONS):
+            queries += _percolate_chunk(analysed, chunk, papers, corpus.idf, writer)
         found = writer.flush()
         Paper.objects.filter(pk__in=[paper.pk for paper in papers]).update(matched_at=now)
     logger.info(
-        "matched %d papers against %d distinct queries: %d matches",
-        len(papers),
-        len(percolator),
-        found,
+        "matched %d papers against %d distinct queries: %d matches", len(papers), queries, found
     )
     return found
+
+
+def _percolate_chunk(
+    analysed: AnalysedPapers,
+    chunk: list[tuple[int, int, str]],
+    papers: list[Paper],
+    idf_of,
+    writer: MatchWriter,
+) -> int:
+    """Index one chunk of subscriptions, hand its matches to ``writer`` and let the index go:
+    only one chunk's index is held at a time. Returns the number of distinct queries."""
+    percolator = Percolator(analysed)
+    for subscription_id, owner_id, compiled in chunk:
+        percolator.add(compiled, (subscription_id, owner_id))
+    for doc_index, payloads, hits in percolator.matches():
+        paper = papers[doc_index]
+        writer.add(paper.pk, payloads, public_hits(hits), score(hits, idf_of, paper.upvotes))
+    return len(percolator)
+
+
+@contextlib.contextmanager
+def _page_cache_for_writes() -> Iterator[None]:
+    """On SQLite, a larger page cache while the rows are written: each row goes into the table
+    and three indexes, and with SQLite's default 2 MiB the pages of the indexes were read and
+    evicted again and again (16 MiB made the writes a fifth faster at 300k rows; more gained
+    nothing). The connection's own setting is restored: it stays open for other work."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = {-WRITE_PAGE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        if not connection.needs_rollback:  # else a caller's transaction failed: it says why
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+WRITE_PAGE_CACHE_KIB = 16 * 1024
 
 
 class MatchWriter:
     """Writes ``Match`` rows from plain tuples, skipping rows that exist already. Django's
     ``bulk_create`` builds a model instance and prepares six values per row, which was most of
-    the match step's time at 10k subscribers (300k rows). The hits of one (query,
-    paper) are serialised once for all its subscribers, and the rows go to the database the way
-    it takes them fastest: SQLite runs one prepared ``INSERT`` per row in-process
-    (``executemany``); PostgreSQL takes each chunk as one ``INSERT … SELECT FROM unnest(arrays)``
-    rather than a statement per row (bench/RESULTS.md has the numbers)."""
+    the match step's time at 10k subscribers (300k rows). The hits of one (query, paper) are
+    serialised once for all its subscribers, ``created_at`` is one parameter for all the rows,
+    and the rows go to the database in few statements: on SQLite, ``INSERT … SELECT FROM
+    (VALUES …)`` with thousands of rows each (a prepared ``INSERT`` run per row cost a third
+    more: SQLite does a statement's bookkeeping, such as the ``AUTOINCREMENT`` counter, per
+    statement); on PostgreSQL one ``INSERT … SELECT FROM unnest(arrays)`` per chunk, each array
+    sent as one text (bench/RESULTS.md has the numbers)."""
 
     CHUNK = 10_000
     COLUMNS = ("subscription", "paper", "owner", "hits", "score", "created_at")
@@ -930,79 +995,150 @@ class MatchWriter:
     def __init__(self) -> None:
         fields = [Match._meta.get_field(name) for name in self.COLUMNS]
         self.by_arrays = connection.vendor == "postgresql"
-        self.hits_field = fields[3]
         self.created_at = fields[-1].get_db_prep_value(timezone.now(), connection)
-        self.sql = self.insert_sql(fields)
-        self.rows: list[tuple] = []
-        self.written = 0
-
-    def insert_sql(self, fields: list) -> str:
-        quote = connection.ops.quote_name
-        if self.by_arrays:
-            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-            values = f"SELECT * FROM unnest({arrays})"
-        else:
-            values = "VALUES ({})".format(", ".join(["%s"] * len(fields)))
-        return "{} {} ({}) {} {}".format(
+        self.head = "{} {} ({})".format(
             connection.ops.insert_statement(on_conflict=OnConflict.IGNORE),
-            quote(Match._meta.db_table),
-            ", ".join(quote(field.column) for field in fields),
-            values,
+            connection.ops.quote_name(Match._meta.db_table),
+            ", ".join(connection.ops.quote_name(field.column) for field in fields),
+        )
+        self.tail = (
             connection.ops.on_conflict_suffix_sql(
                 [], OnConflict.IGNORE, [], ["subscription", "paper"]
             )
-            or "",
+            or ""
         )
+        # Rows as (subscription id, paper id, owner id, hits, score); on PostgreSQL ``hits`` is
+        # the position of its JSON text in ``hits_texts``.
+        self.rows: list[tuple] = []
+        self.hits_texts: list[str] = []
+        self.written = 0
 
     def add(
         self, paper_id: int, payloads: list[tuple[int, int]], hits: list[dict], value: float
     ) -> None:
         """One match of ``paper_id`` for each (subscription id, owner id) in ``payloads``."""
+        # The text JSONField would store (its get_db_prep_save is json.dumps on both backends).
+        stored_hits: str | int = json.dumps(hits)
         if self.by_arrays:
-            stored_hits = json.dumps(hits)  # an element of a jsonb[] array: its text
-        else:
-            stored_hits = self.hits_field.get_db_prep_save(hits, connection)
-        created_at = self.created_at
+            self.hits_texts.append(stored_hits)
+            stored_hits = len(self.hits_texts) - 1
         self.rows.extend(
             [
-                (subscription_id, paper_id, owner_id, stored_hits, value, created_at)
+                (subscription_id, paper_id, owner_id, stored_hits, value)
                 for subscription_id, owner_id in payloads
             ]
         )
         if len(self.rows) >= self.CHUNK:
-            self.flush()
+            self.flush(whole_statements_only=not self.by_arrays)
 
-    def flush(self) -> int:
-        """Write what was added; returns the number of rows offered so far."""
+    def flush(self, *, whole_statements_only: bool = False) -> int:
+        """Write what was added; returns the number of rows offered so far. With
+        ``whole_statements_only``, rows that would make a shorter SQLite statement wait for the
+        next flush: each length of statement is prepared and cached by the connection (the
+        odd-sized ends of 30 flushes took 30 MB)."""
         if self.rows:
             # In key order, the unique index's pages are visited once, not at random:
             # a third faster on SQLite.
             self.rows.sort(key=_subscription_and_paper)
             with connection.cursor() as cursor:
                 if self.by_arrays:
-                    columns = zip(*self.rows, strict=True)
-                    cursor.execute(self.sql, [list(column) for column in columns])
+                    self._insert_arrays(cursor)
+                    self.written += len(self.rows)
+                    self.rows = []
+                    self.hits_texts = []
                 else:
-                    cursor.executemany(self.sql, self.rows)
-            self.written += len(self.rows)
-            self.rows = []
-        return self.written
+                    written = self._insert_values(cursor, whole_statements_only)
+                    self.written += written
+                    self.rows = self.rows[written:]
+        return self.written + len(self.rows)
+
+    def _insert_values(self, cursor, whole_statements_only: bool) -> int:
+        """Insert the rows; returns how many were (all unless ``whole_statements_only``)."""
+        per_statement = self._rows_per_statement()
+        end = len(self.rows)
+        if whole_statements_only:
+            end -= end % per_statement
+        for start in range(0, end, per_statement):
+            part = self.rows[start : min(start + per_statement, end)]
+            sql = "{} SELECT column1, column2, column3, column4, column5, %s FROM (VALUES {}) {}"
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(part))
+            cursor.execute(
+                sql.format(self.head, values, self.tail),
+                [self.created_at, *itertools.chain.from_iterable(part)],
+            )
+        return end
+
+    @staticmethod
+    def _rows_per_statement() -> int:
+        """As many rows as SQLite takes parameters for (32,766 since 3.32; 999 before), at most
+        4,000: larger statements gained nothing."""
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, min(4_000, (limit - 1) // 5))
+
+    def _insert_arrays(self, cursor) -> None:
+        # Each column travels as one text ("1,2,3") split and cast by the server, and the hits
+        # as one JSON array of the distinct texts, picked by position: psycopg builds an array
+        # parameter element by element in Python, escaping every JSON text, which took more CPU
+        # than the server's whole insert (5 s of 9 at 300k rows).
+        sql = (
+            "{} SELECT subscription_id, paper_id, owner_id, %s::jsonb -> hits_number, score, %s"
+            " FROM unnest(string_to_array(%s, ',')::bigint[],"
+            " string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::bigint[],"
+            " string_to_array(%s, ',')::integer[], string_to_array(%s, ',')::float8[])"
+            " AS row (subscription_id, paper_id, owner_id, hits_number, score) {}"
+        )
+        subscriptions, papers, owners, hits_numbers, scores = zip(*self.rows, strict=True)
+        cursor.execute(
+            sql.format(self.head, self.tail),
+            [
+                "[{}]".format(",".join(self.hits_texts)),
+                self.created_at,
+                ",".join(map(str, subscriptions)),
+                ",".join(map(str, papers)),
+                ",".join(map(str, owners)),
+                ",".join(map(str, hits_numbers)),
+                ",".join(map(repr, scores)),  # repr: the shortest text that reads back exactly
+            ],
+        )
 
 
 _subscription_and_paper = operator.itemgetter(0, 1)
 
 
-def enabled_subscriptions() -> Iterator[tuple[int, int, str]]:
-    """(id, owner id, compiled query) of every enabled subscription. A subscription saved
-    without going through ``save()`` (bulk-created) or by another version is compiled here and
-    stored; one whose query does not parse is skipped and logged."""
+def enabled_subscription_chunks(size: int) -> Iterator[list[tuple[int, int, str]]]:
+    """(id, owner id, compiled query) of every enabled subscription, ``size`` at a time in id
+    order, each chunk read by its own query (no cursor held open across the caller's writes).
+    A subscription saved without going through ``save()`` (bulk-created) or by another version
+    is compiled here and stored; one whose query does not parse is skipped and logged."""
+    after = 0
+    size = max(size, 1)
+    # Query text → compiled JSON (or None, invalid), kept across chunks: bulk-created
+    # subscriptions repeat the same few thousand queries. Emptied when it holds a chunk's worth.
+    compiled_texts: dict[str, str | None] = {}
+    while True:
+        rows = list(
+            Subscription.objects.filter(enabled=True, id__gt=after)
+            .order_by("id")
+            .values_list("id", "owner_id", "compiled", "query")[:size]
+        )
+        if not rows:
+            return
+        after = rows[-1][0]
+        if len(compiled_texts) > size:
+            compiled_texts.clear()
+        chunk = _compiled_rows(rows, compiled_texts)
+        if chunk:  # not when all its queries were invalid: an empty index is a pass for nothing
+            yield chunk
+
+
+def _compiled_rows(
+    rows: list[tuple[int, int, str, str]], compiled_texts: dict[str, str | None]
+) -> list[tuple[int, int, str]]:
+    """The rows with their compiled query, compiling (and storing) those that lack it."""
     outdated: dict[int, str] = {}
-    compiled_texts: dict[str, str | None] = {}  # many subscribers write the same query
     prefix = f"[{COMPILED_VERSION},"
-    rows = Subscription.objects.filter(enabled=True).values_list(
-        "id", "owner_id", "compiled", "query"
-    )
-    for subscription_id, owner_id, compiled, query in rows.iterator(chunk_size=10_000):
+    found = []
+    for subscription_id, owner_id, compiled, query in rows:
         if not compiled.startswith(prefix):
             if query not in compiled_texts:
                 try:
@@ -1016,20 +1152,31 @@ def enabled_subscriptions() -> Iterator[tuple[int, int, str]]:
             if compiled is None:
                 continue
             outdated[subscription_id] = compiled
-        yield subscription_id, owner_id, compiled
+        found.append((subscription_id, owner_id, compiled))
     _store_compiled(outdated)
+    return found
 
 
 def _store_compiled(compiled_by_id: dict[int, str]) -> None:
-    """One prepared ``UPDATE`` for all of them: bulk-created subscriptions come by thousands."""
+    """One statement for all of them: bulk-created subscriptions come by thousands. SQLite runs
+    a prepared ``UPDATE`` per row in-process; PostgreSQL takes them as one JSON object
+    ``{id: compiled}`` (an ``UPDATE`` per row cost a round trip each: 1 s for 17k)."""
     if not compiled_by_id:
         return
     quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} = %s WHERE {} = %s".format(
-        quote(Subscription._meta.db_table), quote("compiled"), quote("id")
-    )
+    table, compiled, pk = quote(Subscription._meta.db_table), quote("compiled"), quote("id")
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(text, pk) for pk, text in compiled_by_id.items()])
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET {compiled} = item.value"
+                f" FROM jsonb_each_text(%s::jsonb) AS item WHERE {table}.{pk} = item.key::bigint",
+                [json.dumps(compiled_by_id)],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET {compiled} = %s WHERE {pk} = %s",
+                [(text, subscription_id) for subscription_id, text in compiled_by_id.items()],
+            )
 
 
 def rematch_subscription(subscription: Subscription, *, now: dt.datetime | None = None) -> int:

@@ -540,10 +540,17 @@ def _existing(wanted: dict[int, dt.date]) -> set[tuple[int, dt.date]]:
     )
 
 
-# Users whose digests are written per transaction. SQLite has a single write lock for the whole
-# database: a chunk of 100 written at once held it for ~50 ms, and every sender that had just
-# had its 250 waited that long to record "sent" (the tail of the duplicate window).
+# Users whose digests are written per transaction where the database has one write lock for
+# all of it (SQLite): a chunk of 100 written at once held it for ~50 ms, and every sender that
+# had just had its 250 waited that long to record "sent" (the tail of the duplicate window).
+# With row locks (PostgreSQL) a chunk is one transaction: in groups of 20 the build took three
+# times as long with four workers (bench/RESULTS.md, "Delivery", fourth session).
 WRITE_GROUP = 20
+
+
+def write_group_size(count: int) -> int:
+    """How many of ``count`` users' digests go into one write transaction."""
+    return count if connection.features.has_select_for_update else WRITE_GROUP
 
 
 def build_digests(
@@ -553,7 +560,8 @@ def build_digests(
     ``WRITE_GROUP`` users (the scheduler's path). Same rules, same result.
 
     Planning reads only and happens before anything is written; the writes then go in a
-    transaction per group of users, each holding its locks just for the inserts. A user's
+    transaction per group of users (``write_group_size``), each holding its locks just for the
+    inserts. A user's
     Digest, items and Delivery are always written together. Each write re-checks who may
     still receive and which digests exist; a concurrent builder that got there first makes it
     raise ``IntegrityError`` (the unique constraints decide), and the caller falls back to
@@ -567,8 +575,9 @@ def build_digests(
     plans = plan_digests(todo, now=now, dates=wanted)
     chosen = [plans[u.pk] for u in todo if not (plans[u.pk].is_empty and u.skip_empty)]
     written: list[Digest] = []
-    for start in range(0, len(chosen), WRITE_GROUP):
-        written += _write_plans(chosen[start : start + WRITE_GROUP])
+    group = max(write_group_size(len(chosen)), 1)
+    for start in range(0, len(chosen), group):
+        written += _write_plans(chosen[start : start + group])
     return written
 
 

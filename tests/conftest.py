@@ -85,9 +85,15 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def private_corpus_copy(settings, tmp_path):
-    """Each test gets its own directory for the copy of the recent papers' corpus on disk, so a
-    copy written by another test (the same ids and times, other papers) is never read."""
+    """Each test gets its own corpus of recent papers: its own directory for the copy on disk,
+    so a copy written by another test (the same ids and times, other papers) is never read, and
+    none left in this process's memory from another test."""
+    from subscriptions.corpus import clear_cache
+
     settings.MATCH_CORPUS_DIR = tmp_path / "corpus"
+    clear_cache()
+    yield
+    clear_cache()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 
 from digest.models import Paper
 from subscriptions import matcher
-from subscriptions.corpus import clear_cache
 from subscriptions.matcher import match_new_papers
 from subscriptions.models import Match, Subscription
 from tests.factories import SubscriptionFactory, UserFactory
@@ -38,13 +37,6 @@ QUERIES = [
     "speech synthesis",
     "(depth OR normal) AND estimation",
 ]
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

@@ -12,19 +12,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from subscriptions.corpus import clear_cache
 from tests.realpapers import real_paper
 from tests.subprocesses import PROJECT_DIR, child_env
 
 COSYVOICE = "CosyVoice: A Scalable"
 METRIC3D = "Metric3D: Towards Zero-shot"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def run(*args: str) -> tuple[str, str]:

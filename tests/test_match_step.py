@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from digest.models import Paper
 from subscriptions import services
-from subscriptions.corpus import clear_cache
 from subscriptions.matcher import match_new_papers, rank_key, rematch_subscription
 from subscriptions.models import Match, Subscription
 from tests.factories import DigestItemFactory, PaperFactory, SubscriptionFactory, UserFactory
@@ -22,13 +21,6 @@ pytestmark = pytest.mark.django_db
 COSYVOICE = "CosyVoice: A Scalable"
 METRIC3D = "Metric3D: Towards Zero-shot"
 LOTUS = "Lotus: Diffusion-based"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def test_new_papers_are_matched_with_hits_and_a_score_and_marked():

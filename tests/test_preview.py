@@ -22,11 +22,7 @@ COSYVOICE = "CosyVoice: A Scalable"
 METRIC3D = "Metric3D: Towards Zero-shot"
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache(isolated_cache):
-    corpus.clear_cache()
-    yield
-    corpus.clear_cache()
+pytestmark = pytest.mark.usefixtures("isolated_cache")
 
 
 @pytest.mark.django_db

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subscriptions.corpus import clear_cache
 from subscriptions.matcher import PaperDoc, compile_query, evaluate, preview
 from subscriptions.query import And, Author, Category, Not, Or, Term, parse, to_text
 from subscriptions.query_views import EXAMPLES
@@ -23,13 +22,6 @@ LOW_BIT = "Low-Bit Quantization Favors Undertrained LLMs"
 BRIDGING = "Bridging the Gap: Exploring the Capabilities"
 CLIP_BASELINE = "A Hard-to-Beat Baseline for Training-free CLIP"
 METRIC3D = "Metric3D: Towards Zero-shot"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ subscriptions drawn from that vocabulary with a Zipf-like popularity, all due no
    same priority, in two rounds of as many messages as step 2 sent (at most 20,000); the
    faster round is the baseline.
 
+Near the end, a line says how much CPU per message the goal (70 % of the raw rate, end to end)
+leaves the workers on this machine, given what the match step and the sink took in this run.
 The last line is the one-line summary: throughput of both, their ratio, the per-recipient
 compose cost, the duplicate window (the time between the server's 250 and our commit), the
 peak memory of any process, and the memory of their own of a sending worker (a forked process:
@@ -505,8 +507,9 @@ def goal_budget(
 ) -> str:
     """What the goal (GOAL of the raw rate, end to end) leaves the workers, in CPU per message,
     on the most generous terms: every core busy all the time and the match step overlapping
-    delivery perfectly. All of the run's CPU goes to the match step, the sink and the workers,
-    so on a machine whose cores they share, no faster code than this budget reaches the goal."""
+    delivery perfectly. All of the run's CPU goes to the match step, the sink and the workers:
+    where they share the cores, workers that spend more than this per message cannot reach the
+    goal, however their work is scheduled."""
     cores = os.cpu_count() or 1
     allowed_seconds = sent / (GOAL * raw_rate)
     budget = (cores * allowed_seconds - match_cpu - sink_cpu) / max(messages, 1)

@@ -10,7 +10,7 @@ from accounts.models import User
 @transaction.atomic
 def update_digest_settings(user: User, **values) -> User:
     """Save schedule and digest options. A changed schedule moves ``next_digest_at`` with it
-    (``digest.schedule`` recomputes it on save, in the new zone and hour)."""
+    (``digest.digests.schedule`` recomputes it on save, in the new zone and hour)."""
     for key, value in values.items():
         setattr(user, key, value)
     user.full_clean(exclude=["password", "email"])
@@ -21,13 +21,13 @@ def update_digest_settings(user: User, **values) -> User:
 def pause_digests(user: User) -> User:
     """Pause everything (a holiday): no digest until resumed; subscriptions stay as they are."""
     user.frequency = User.Frequency.PAUSED
-    user.save(update_fields=["frequency"])  # digest.schedule clears next_digest_at
+    user.save(update_fields=["frequency"])  # digest.digests.schedule clears next_digest_at
     return user
 
 
 def resume_digests(user: User, frequency: str = User.Frequency.DAILY) -> User:
     """Resume after a pause (and after an unsubscribe: the person is asking for mail again).
-    ``digest.schedule`` sets the next send time from the schedule on save."""
+    ``digest.digests.schedule`` sets the next send time from the schedule on save."""
     if frequency not in (User.Frequency.DAILY, User.Frequency.WEEKLY):
         raise ValueError(f"cannot resume to {frequency!r}")
     user.frequency = frequency

@@ -197,7 +197,7 @@ def populate(n_subscribers: int, n_papers: int, seed: int) -> dict:
     from django.utils import timezone
 
     from accounts.models import User
-    from digest.models import Paper
+    from digest.papers.models import Paper
     from subscriptions.models import Subscription
 
     rng = random.Random(seed)
@@ -263,7 +263,7 @@ def index_match() -> int:
     """An inverted-index percolator over the same words as the keyword matcher."""
     from django.utils import timezone
 
-    from digest.models import Paper
+    from digest.papers.models import Paper
     from subscriptions.models import Match, Subscription
 
     postings: dict[str, dict[int, list[str]]] = {}
@@ -407,13 +407,13 @@ def _worker(number: int, chunk_size: int, out: multiprocessing.Queue) -> None:
     connections.close_all()
     from django.conf import settings
 
-    from digest import delivery
     from digest.celery import lower_priority
+    from digest.digests import delivery
 
     lower_priority(settings.WORKER_NICE)  # as a Celery worker does when it starts
-    from digest.digest_email import message_id_for, render_digest_email
-    from digest.scheduler import build_for_users
-    from digest.smtp import SMTPSession
+    from digest.digests.email import message_id_for, render_digest_email
+    from digest.digests.scheduler import build_for_users
+    from digest.digests.smtp import SMTPSession
 
     build_seconds = render_seconds = 0.0
     messages = sent = 0

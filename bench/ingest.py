@@ -2,7 +2,7 @@
 
 The baseline, measured in the same run on the same data, is the straightforward store: one
 ``update_or_create`` per paper and one ``get_or_create`` per sighting, in one transaction.
-Paperboy's store (digest.ingest.store) looks papers up in batches and writes in bulk.
+Paperboy's store (digest.papers.ingest.store) looks papers up in batches and writes in bulk.
 
 Runs on a scratch SQLite database under a temporary directory, or on the (empty, disposable)
 database named by ``BENCH_DATABASE_URL``: the bench migrates it and deletes the papers it wrote.
@@ -39,9 +39,10 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from digest.ingest.detect import parse_document  # noqa: E402
-from digest.ingest.store import ingest_records  # noqa: E402
-from digest.models import Paper, Sighting, Source  # noqa: E402
+from digest.digests.models import Source  # noqa: E402
+from digest.papers.ingest.detect import parse_document  # noqa: E402
+from digest.papers.ingest.store import ingest_records  # noqa: E402
+from digest.papers.models import Paper, Sighting
 
 ITEMS = 3000
 
@@ -78,7 +79,7 @@ Abstract: {escape(row["abstract"])}</description>
     ).encode()
 
 
-from digest.ingest.store import BIBLIOGRAPHIC, FIRST_ANNOUNCEMENT  # noqa: E402
+from digest.papers.ingest.store import BIBLIOGRAPHIC, FIRST_ANNOUNCEMENT  # noqa: E402
 
 FIELDS = ("arxiv_id", "arxiv_version", *BIBLIOGRAPHIC, *FIRST_ANNOUNCEMENT)
 

@@ -853,7 +853,7 @@ def run_preview(directory: Path) -> dict:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from digest.models import Paper
+    from digest.papers.models import Paper
     from subscriptions.matcher import preview
     from subscriptions.query import QueryError
 

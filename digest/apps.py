@@ -2,12 +2,8 @@ from django.apps import AppConfig
 
 
 class DigestConfig(AppConfig):
+    """The project itself: its management commands, the demo, and the migrations that created
+    the tables of papers and digests before they moved into apps of their own."""
+
     name = "digest"
-    verbose_name = "Papers and digests"
-
-    def ready(self) -> None:
-        from digest import bounces, notices, schedule
-
-        schedule.connect_signals()
-        bounces.connect_signals()
-        notices.connect_signals()
+    verbose_name = "Paperboy"

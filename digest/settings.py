@@ -68,8 +68,8 @@ def parse_email_url(url: str) -> dict[str, object]:
     if scheme not in ("smtp", "smtps"):
         raise ImproperlyConfigured(f"EMAIL_URL scheme {scheme!r} is not smtp, smtps or console")
     return {
-        # Django's SMTP backend, cheaper per message (see digest.smtp.EmailBackend).
-        "EMAIL_BACKEND": "digest.smtp.EmailBackend",
+        # Django's SMTP backend, cheaper per message (see digest.digests.smtp.EmailBackend).
+        "EMAIL_BACKEND": "digest.digests.smtp.EmailBackend",
         "EMAIL_HOST": parts.hostname or "localhost",
         "EMAIL_PORT": parts.port or (465 if scheme == "smtps" else 25),
         "EMAIL_HOST_USER": unquote(parts.username or ""),
@@ -109,8 +109,12 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "anymail",
+    # Layers, each importing only the ones above it in this list.
     "accounts",
+    "digest.papers",
     "subscriptions",
+    "digest.digests",
+    "digest.web",
     "digest",
 ]
 
@@ -139,7 +143,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "digest.context_processors.site",
+                "digest.web.context_processors.site",
             ],
         },
     },
@@ -381,11 +385,11 @@ UNFOLD = {
     "SITE_SYMBOL": "newspaper",
     "SITE_URL": "/",
     "SHOW_VIEW_ON_SITE": False,
-    "DASHBOARD_CALLBACK": "digest.admin_dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "digest.web.admin.dashboard.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
-        "navigation": "digest.admin_navigation.sidebar_navigation",
+        "navigation": "digest.web.admin.navigation.sidebar_navigation",
     },
 }
 

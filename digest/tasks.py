@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 @shared_task(acks_late=True, ignore_result=True)
 def ingest_source(source_id: int) -> dict:
     """Fetch, parse and store one Source, then run the match step."""
-    from digest.ingest.run import ingest_source as run_ingest
-    from digest.models import Source
+    from digest.papers.ingest.run import ingest_source as run_ingest
+    from digest.papers.models import Source
 
     try:
         outcome = run_ingest(source_id)
@@ -32,7 +32,7 @@ def ingest_source(source_id: int) -> dict:
 @shared_task(acks_late=True, ignore_result=True)
 def ingest_enabled_sources() -> int:
     """Queue one ``ingest_source`` task per enabled Source. Returns how many were queued."""
-    from digest.models import Source
+    from digest.papers.models import Source
 
     source_ids = list(Source.objects.filter(enabled=True).values_list("pk", flat=True))
     for source_id in source_ids:
@@ -46,7 +46,7 @@ def ingest_enabled_sources() -> int:
 # --- Digests and delivery (compose → deliver) --------------------------------------------------
 # Beat runs enqueue_due_digests every DIGEST_SCHEDULE_INTERVAL seconds. It claims due users in
 # chunks (build_digests), and wakes senders for any due outbox rows. Senders pull from the outbox
-# (digest.delivery.send_due) rather than getting one task per message, so a lost or duplicated
+# (digest.digests.delivery.send_due) rather than getting one task per message, so a lost or duplicated
 # task costs nothing: the outbox rows, not the queue, are the source of truth.
 
 # How many send_due_deliveries wake-ups to queue per this many due deliveries, and at most.
@@ -68,8 +68,8 @@ def wake_senders(due_count: int) -> int:
 def enqueue_due_digests() -> dict:
     from django.utils import timezone
 
-    from digest.delivery import due_deliveries
-    from digest.scheduler import claim_due_users, schedule_unscheduled
+    from digest.digests.delivery import due_deliveries
+    from digest.digests.scheduler import claim_due_users, schedule_unscheduled
 
     now = timezone.now()
     schedule_unscheduled(now)
@@ -83,7 +83,7 @@ def enqueue_due_digests() -> dict:
 
 @shared_task(acks_late=True, ignore_result=True)
 def build_digests(user_ids: list[int]) -> dict:
-    from digest.scheduler import build_for_users
+    from digest.digests.scheduler import build_for_users
 
     report = build_for_users(user_ids)
     wake_senders(len(report.delivery_ids))
@@ -94,7 +94,7 @@ def build_digests(user_ids: list[int]) -> dict:
 def send_due_deliveries() -> dict:
     from django.conf import settings
 
-    from digest.delivery import send_due
+    from digest.digests.delivery import send_due
 
     report = send_due(max_seconds=settings.DELIVERY_TASK_SECONDS)
     if report.retry_at is not None:
@@ -108,7 +108,7 @@ def send_due_deliveries() -> dict:
 @shared_task(acks_late=True, ignore_result=True)
 def send_delivery(delivery_id: int) -> dict:
     """Send one delivery now if it is due (the admin's resend, a released hold)."""
-    from digest import delivery
+    from digest.digests import delivery
 
     report = delivery.send_delivery(delivery_id)
     if report.retry_at is not None:

@@ -7,10 +7,10 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("account/", include("accounts.urls")),
-    path("subscriptions/", include("subscriptions.urls")),
-    path("", include("digest.web_urls")),
+    path("account/", include("digest.web.account_urls")),
+    path("subscriptions/", include("digest.web.subscription_urls")),
+    path("", include("digest.web.urls")),
 ]
 
 if settings.DEBUG:
-    urlpatterns += [path("dev/", include("digest.dev_urls"))]
+    urlpatterns += [path("dev/", include("digest.web.dev_urls"))]

@@ -41,7 +41,7 @@ from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from digest.models import Paper
+from digest.papers.models import Paper
 from subscriptions.matcher import (
     PREFIX_KEY,
     CNode,

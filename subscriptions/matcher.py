@@ -76,7 +76,8 @@ from django.db import connection, transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from digest.models import DigestItem, Paper
+from digest.digests.models import DigestItem
+from digest.papers.models import Paper
 from subscriptions.highlight import highlight  # noqa: F401  (the email imports it from here)
 from subscriptions.models import Match, Subscription
 from subscriptions.query import (

@@ -70,7 +70,7 @@ class Match(models.Model):
     subscription = models.ForeignKey(
         Subscription, on_delete=models.CASCADE, related_name="matches", db_index=False
     )
-    paper = models.ForeignKey("digest.Paper", on_delete=models.CASCADE, related_name="matches")
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="matches")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="matches", db_index=False
     )

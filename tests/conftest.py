@@ -41,7 +41,7 @@ def smtp_sink(settings, tmp_path) -> Iterator[MailboxHandler]:
     """A real SMTP server (aiosmtpd) on a free loopback port; Django sends to it over SMTP."""
     port = free_port()
     controller = start_sink("127.0.0.1", port, tmp_path / "mailbox")
-    settings.EMAIL_BACKEND = "digest.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "digest.digests.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = False

@@ -5,4 +5,4 @@ from django.urls import include, path
 
 from digest.urls import urlpatterns as project_urlpatterns
 
-urlpatterns = [*project_urlpatterns, path("dev/", include("digest.dev_urls"))]
+urlpatterns = [*project_urlpatterns, path("dev/", include("digest.web.dev_urls"))]

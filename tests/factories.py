@@ -8,7 +8,8 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
-from digest.models import Delivery, Digest, DigestItem, Paper, Source
+from digest.digests.models import Delivery, Digest, DigestItem
+from digest.papers.models import Paper, Source
 from subscriptions.models import Subscription
 
 

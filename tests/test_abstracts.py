@@ -1,6 +1,6 @@
 """Abstracts are cut where a sentence ends; author lists are cut to a byline."""
 
-from digest.abstracts import sentence_ends, short_authors, trim_at_sentence
+from digest.digests.abstracts import sentence_ends, short_authors, trim_at_sentence
 
 
 def test_short_abstract_is_kept_whole_with_whitespace_normalised():

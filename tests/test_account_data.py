@@ -9,10 +9,11 @@ from allauth.account.models import EmailAddress
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 
-from accounts.deletion import delete_account
-from accounts.export import export_user_data
 from accounts.models import User
-from digest.models import Delivery, Digest, DigestItem, Feedback, Paper, Suppression
+from digest.digests.deletion import delete_account
+from digest.digests.export import export_user_data
+from digest.digests.models import Delivery, Digest, DigestItem, Feedback, Suppression
+from digest.papers.models import Paper
 from subscriptions.models import Match, Subscription
 from tests.factories import (
     DeliveryFactory,
@@ -172,7 +173,7 @@ def test_deleting_through_the_page_logs_out_and_removes_sessions(client, reader_
 def test_a_worker_holding_a_claim_cannot_send_after_the_account_is_deleted(smtp_sink):
     """The worker claimed the delivery (status sending) and then the account went away: when
     it gets to sending, it finds its claim gone and sends nothing."""
-    from digest.delivery import claim, deliver
+    from digest.digests.delivery import claim, deliver
 
     user = UserFactory(email="leaving@example.org")
     digest = DigestFactory(user=user)
@@ -189,8 +190,8 @@ def test_a_worker_holding_a_claim_cannot_send_after_the_account_is_deleted(smtp_
 
 
 def test_a_cancelled_but_not_yet_deleted_delivery_is_not_sent_either(smtp_sink):
-    from accounts.deletion import cancel_deliveries
-    from digest.delivery import claim, deliver
+    from digest.digests.deletion import cancel_deliveries
+    from digest.digests.delivery import claim, deliver
 
     user = UserFactory()
     delivery = DeliveryFactory(digest=DigestItemFactory(digest__user=user).digest)

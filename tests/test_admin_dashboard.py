@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from digest.models import Delivery
+from digest.digests.models import Delivery
 from subscriptions.models import Match
 from tests.admin_support import make_curator, make_superuser
 from tests.factories import (

@@ -10,15 +10,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from digest.curation import Resend, resend_delivery
-from digest.models import Delivery, Suppression
-from digest.reports import failure_reasons, run_counts, run_history
+from digest.digests.curation import Resend, resend_delivery
+from digest.digests.models import Delivery, Suppression
+from digest.digests.reports import failure_reasons, run_counts, run_history
 from tests.admin_support import eager_tasks, make_curator
 from tests.factories import DeliveryFactory, DigestFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = "admin:digest_delivery_changelist"
+CHANGELIST = "admin:digests_delivery_changelist"
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_staff_without_the_resend_permission_cannot_resend(client):
 
 def test_deliveries_are_read_only_even_for_curators(curator_client):
     sent = delivery("sent")
-    url = reverse("admin:digest_delivery_change", args=[sent.pk])
+    url = reverse("admin:digests_delivery_change", args=[sent.pk])
     assert curator_client.get(url).status_code == 200
     assert curator_client.post(url, {"status": "pending"}).status_code == 403
     assert Delivery.objects.get(pk=sent.pk).status == "sent"
@@ -165,7 +165,7 @@ def test_failure_reasons_group_the_same_error_for_different_addresses(curator_cl
 
 
 def test_digest_items_are_listed_with_why_they_matched(curator_client):
-    from digest.models import DigestItem
+    from digest.digests.models import DigestItem
     from tests.factories import PaperFactory
 
     digest = DigestFactory()
@@ -176,6 +176,6 @@ def test_digest_items_are_listed_with_why_they_matched(curator_client):
         rank=1,
         hits=[{"term": "zero-shot", "field": "title"}],
     )
-    html = curator_client.get(reverse("admin:digest_digestitem_changelist")).content.decode()
+    html = curator_client.get(reverse("admin:digests_digestitem_changelist")).content.decode()
     assert "Zero-shot everything" in html
     assert "zero-shot in title" in html

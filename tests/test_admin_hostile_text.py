@@ -9,7 +9,8 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.models import Delivery, DigestItem, Feedback, Sighting, Suppression
+from digest.digests.models import Delivery, DigestItem, Feedback, Suppression
+from digest.papers.models import Sighting
 from subscriptions.models import Match
 from tests.admin_support import HOSTILE, make_superuser
 from tests.factories import (
@@ -83,25 +84,25 @@ def pages(world) -> list[str]:
         reverse("admin:index"),
         reverse("admin:digest_today"),
         reverse("admin:digest_today") + f"?subscriber={world['reader'].pk}",
-        reverse("admin:digest_paper_changelist"),
-        reverse("admin:digest_paper_changelist") + "?q=Title",
-        reverse("admin:digest_paper_change", args=[world["paper"].pk]),
-        reverse("admin:digest_source_changelist"),
-        reverse("admin:digest_source_change", args=[world["source"].pk]),
-        reverse("admin:digest_sighting_changelist"),
+        reverse("admin:papers_paper_changelist"),
+        reverse("admin:papers_paper_changelist") + "?q=Title",
+        reverse("admin:papers_paper_change", args=[world["paper"].pk]),
+        reverse("admin:papers_source_changelist"),
+        reverse("admin:papers_source_change", args=[world["source"].pk]),
+        reverse("admin:papers_sighting_changelist"),
         reverse("admin:accounts_user_changelist"),
         reverse("admin:accounts_user_change", args=[world["reader"].pk]),
         reverse("admin:subscriptions_subscription_changelist"),
         reverse("admin:subscriptions_subscription_change", args=[world["subscription"].pk]),
         reverse("admin:subscriptions_match_changelist"),
         reverse("admin:subscriptions_match_change", args=[match.pk]),
-        reverse("admin:digest_digest_changelist"),
-        reverse("admin:digest_digest_change", args=[world["digest"].pk]),
-        reverse("admin:digest_delivery_changelist"),
-        reverse("admin:digest_delivery_change", args=[world["delivery"].pk]),
-        reverse("admin:digest_suppression_changelist"),
-        reverse("admin:digest_feedback_changelist"),
-        reverse("admin:digest_deliveryhold_changelist"),
+        reverse("admin:digests_digest_changelist"),
+        reverse("admin:digests_digest_change", args=[world["digest"].pk]),
+        reverse("admin:digests_delivery_changelist"),
+        reverse("admin:digests_delivery_change", args=[world["delivery"].pk]),
+        reverse("admin:digests_suppression_changelist"),
+        reverse("admin:digests_feedback_changelist"),
+        reverse("admin:digests_deliveryhold_changelist"),
     ]
 
 
@@ -125,13 +126,13 @@ def test_hostile_text_is_escaped_on_every_admin_page(client, hostile_world):
 def test_hostile_text_in_a_curation_action_message_is_escaped(client, hostile_world):
     client.force_login(make_superuser())
     response = client.post(
-        reverse("admin:digest_source_changelist"),
+        reverse("admin:papers_source_changelist"),
         {"action": "disable", "_selected_action": [hostile_world["source"].pk]},
         follow=True,
     )
     assert_shown_as_text(response.content.decode(), "source changelist after an action")
     client.post(
-        reverse("admin:digest_paper_changelist"),
+        reverse("admin:papers_paper_changelist"),
         {"action": "hide", "_selected_action": [hostile_world["paper"].pk]},
     )
     assert LogEntry.objects.filter(object_repr__contains="<script>").exists()

@@ -9,14 +9,14 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.models import Paper, Sighting
-from digest.paper_search import search_papers
+from digest.papers.models import Paper, Sighting
+from digest.papers.search import search_papers
 from tests.admin_support import form_data, make_curator
 from tests.factories import PaperFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = "admin:digest_paper_changelist"
+CHANGELIST = "admin:papers_paper_changelist"
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_the_list_shows_match_counts(curator_client):
 
 
 def change(client, paper: Paper, **changes) -> Paper:
-    url = reverse("admin:digest_paper_change", args=[paper.pk])
+    url = reverse("admin:papers_paper_change", args=[paper.pk])
     data = form_data(client.get(url).content.decode(), "paper_form")
     data.update(changes)
     response = client.post(url, data)
@@ -176,7 +176,7 @@ def test_a_curator_fixes_title_abstract_authors_and_links(curator_client):
 
 def test_a_bad_link_is_refused_with_a_clear_error(curator_client):
     paper = PaperFactory()
-    url = reverse("admin:digest_paper_change", args=[paper.pk])
+    url = reverse("admin:papers_paper_change", args=[paper.pk])
     data = form_data(curator_client.get(url).content.decode(), "paper_form")
     data["code_url"] = "not a url"
     response = curator_client.post(url, data)
@@ -204,7 +204,7 @@ def test_hide_and_note_from_the_change_form(curator_client):
 
 def test_the_change_form_shows_the_current_feature_choice(curator_client):
     paper = PaperFactory(featured=True, featured_everywhere=True)
-    html = curator_client.get(reverse("admin:digest_paper_change", args=[paper.pk])).content
+    html = curator_client.get(reverse("admin:papers_paper_change", args=[paper.pk])).content
     assert form_data(html.decode(), "paper_form")["feature"] == "everywhere"
 
 

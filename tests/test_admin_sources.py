@@ -11,13 +11,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.models import Sighting, Source
+from digest.papers.models import Sighting, Source
 from tests.admin_support import eager_tasks, form_data, make_curator
 from tests.factories import PaperFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = "admin:digest_source_changelist"
+CHANGELIST = "admin:papers_source_changelist"
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def feed_server(fixture_path) -> Iterator[str]:
 
 def test_a_curator_adds_a_source(curator_client):
     response = curator_client.post(
-        reverse("admin:digest_source_add"),
+        reverse("admin:papers_source_add"),
         {
             "name": "cs.CL listing",
             "kind": Source.Kind.ARXIV_FEED,
@@ -73,7 +73,7 @@ def test_a_curator_adds_a_source(curator_client):
 
 def test_a_source_needs_a_real_url(curator_client):
     response = curator_client.post(
-        reverse("admin:digest_source_add"),
+        reverse("admin:papers_source_add"),
         {"name": "broken", "kind": Source.Kind.FEED, "url": "not a url"},
     )
     assert response.status_code == 200
@@ -117,13 +117,13 @@ def test_the_change_page_shows_new_papers_per_day(curator_client):
                 paper=PaperFactory(),
                 first_seen_at=noon - dt.timedelta(days=days_ago),
             )
-    from digest.reports import papers_per_day
+    from digest.digests.reports import papers_per_day
 
     per_day = dict(papers_per_day(source, today=today))
     assert per_day[today] == 3
     assert per_day[today - dt.timedelta(days=1)] == 0
     assert per_day[today - dt.timedelta(days=2)] == 1
-    html = curator_client.get(reverse("admin:digest_source_change", args=[source.pk])).content
+    html = curator_client.get(reverse("admin:papers_source_change", args=[source.pk])).content
     assert b'class="paperboy-days"' in html
     assert f"<th>{today:%b %d}</th>".encode() in html
 
@@ -148,10 +148,10 @@ def test_save_and_fetch_now_from_the_change_form(
     curator_client, feed_server, django_capture_on_commit_callbacks
 ):
     source = SourceFactory(name="local listing", url="https://example.org/old.xml")
-    url = reverse("admin:digest_source_change", args=[source.pk])
+    url = reverse("admin:papers_source_change", args=[source.pk])
     data = form_data(curator_client.get(url).content.decode(), "source_form")
     data["url"] = f"{feed_server}/feed.xml"
-    data["digest_source_fetch_now_after_save"] = "Save and fetch now"
+    data["papers_source_fetch_now_after_save"] = "Save and fetch now"
     with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
         response = curator_client.post(url, data)
     assert response.status_code == 302

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.subscriber_state import SubscriberState, state_of
-from digest.models import Delivery, Suppression
+from digest.digests.models import Delivery, Suppression
+from digest.digests.subscriber_state import SubscriberState, state_of
 from tests.admin_support import eager_tasks, make_curator
 from tests.factories import DeliveryFactory, DigestFactory, SubscriptionFactory, UserFactory
 
@@ -84,8 +84,8 @@ def test_the_subscriber_page_lists_subscriptions_and_delivery_history(curator_cl
     assert "Diffusion" in html and "diffusion AND protein" in html
     assert "Delivery history" in html
     assert "550 5.1.1 mailbox unavailable" in html
-    assert reverse("admin:digest_delivery_change", args=[sent.pk]) in html
-    assert reverse("admin:digest_delivery_change", args=[failed.pk]) in html
+    assert reverse("admin:digests_delivery_change", args=[sent.pk]) in html
+    assert reverse("admin:digests_delivery_change", args=[failed.pk]) in html
 
 
 def test_resend_a_subscribers_failed_delivery(

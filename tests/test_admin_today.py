@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from digest.models import Delivery, DeliveryHold, Digest, Suppression
-from digest.reports import subscribers_due, todays_issue
+from digest.digests.models import Delivery, DeliveryHold, Digest, Suppression
+from digest.digests.reports import subscribers_due, todays_issue
 from subscriptions.models import Match
 from tests.admin_support import due_at, eager_tasks, make_curator
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
@@ -134,7 +134,7 @@ def test_the_preview_url_serves_the_emails_html_inside_our_own_pages_only(curato
 
 
 def test_the_preview_is_the_email_the_subscriber_gets(curator_client, reader):
-    from digest.digests import preview_digest
+    from digest.digests.compose import preview_digest
 
     expected = preview_digest(reader, now=timezone.now())
     page = curator_client.get(reverse(TODAY), {"subscriber": reader.email})
@@ -254,13 +254,13 @@ def test_holding_needs_the_hold_permission(client):
 def test_held_deliveries_wait_and_go_out_on_release(
     curator_client, reader, smtp_sink, django_capture_on_commit_callbacks
 ):
-    from digest.digests import build_digest
+    from digest.digests.compose import build_digest
 
     curator_client.post(reverse("admin:digest_today_hold"))
     digest = build_digest(reader, now=timezone.now())
     assert digest is not None
     with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
-        from digest.delivery import send_delivery
+        from digest.digests.delivery import send_delivery
 
         send_delivery(digest.delivery.pk)
     assert smtp_sink.messages == []

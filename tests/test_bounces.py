@@ -9,7 +9,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from digest.models import Delivery, Suppression
+from digest.digests.models import Delivery, Suppression
 from tests.factories import DeliveryFactory, DigestFactory, UserFactory
 
 WEBHOOK = "/anymail/postmark/tracking/"

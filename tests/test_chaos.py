@@ -24,7 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from digest.models import Delivery, Digest, Suppression
+from digest.digests.models import Delivery, Digest, Suppression
 from subscriptions.models import Match
 from tests.conftest import free_port
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory

@@ -12,7 +12,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from digest import tasks
-from digest.models import Delivery, DeliveryHold, Paper
+from digest.digests.models import Delivery, DeliveryHold
+from digest.papers.models import Paper
 from subscriptions.models import Match
 from tests.admin_support import PASSWORD, due_at, eager_tasks, make_curator
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory

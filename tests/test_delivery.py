@@ -9,11 +9,11 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from digest import delivery as outbox
-from digest.delivery import claim, deliver, release_held, send_delivery, send_due
+from digest.digests import delivery as outbox
+from digest.digests.delivery import claim, deliver, release_held, send_delivery, send_due
+from digest.digests.models import Delivery, DeliveryHold, Suppression
+from digest.digests.smtp import SMTPSession
 from digest.mailsink import FaultPolicy
-from digest.models import Delivery, DeliveryHold, Suppression
-from digest.smtp import SMTPSession
 from tests.factories import DeliveryFactory, DigestFactory, UserFactory
 
 
@@ -175,7 +175,7 @@ def test_a_server_closing_with_421_backs_off_the_whole_batch_without_a_storm(db,
 def test_an_unreachable_server_is_retried_later(db, settings):
     from tests.conftest import free_port
 
-    settings.EMAIL_BACKEND = "digest.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "digest.digests.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
     deliveries = pending(3)
     report = send_due()
@@ -273,7 +273,7 @@ def test_requeue_sends_again_with_a_new_message_id(db, smtp_sink):
 
 
 class VirtualClock:
-    """Stands in for ``time`` inside digest.smtp: time passes only when the code sleeps, so the
+    """Stands in for ``time`` inside digest.digests.smtp: time passes only when the code sleeps, so the
     rate limiter's decisions do not depend on how fast this machine happens to be."""
 
     def __init__(self, start: float) -> None:
@@ -291,7 +291,7 @@ class VirtualClock:
 def test_rate_limit_spaces_messages_across_windows(
     db, smtp_sink, settings, monkeypatch, isolated_cache
 ):
-    from digest import smtp
+    from digest.digests import smtp
 
     settings.EMAIL_RATE_PER_SECOND = 3
     clock = VirtualClock(start=1_000_000.0)

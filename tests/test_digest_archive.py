@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from digest.links import digest_for_view_token, digest_view_token, digest_view_url
-from digest.models import Delivery, DigestItem
+from digest.digests.links import digest_for_view_token, digest_view_token, digest_view_url
+from digest.digests.models import Delivery, DigestItem
 from tests.factories import DeliveryFactory, DigestFactory, DigestItemFactory, UserFactory
 from tests.mailhelpers import path_of
 

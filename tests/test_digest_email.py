@@ -9,8 +9,8 @@ import email.policy
 import pytest
 
 from digest import mail as composer
-from digest.digest_email import render_digest_email
-from digest.digests import build_digest
+from digest.digests.compose import build_digest
+from digest.digests.email import render_digest_email
 from subscriptions.models import Match
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
 
@@ -168,7 +168,7 @@ def test_mjml_is_compiled_once_for_many_digests(db):
 
 
 def test_each_paper_has_signed_feedback_links(subscription):
-    from digest.links import feedback_from_token
+    from digest.digests.links import feedback_from_token
 
     paper = add_paper(subscription)
     message = render_digest_email(build_digest(subscription.owner, now=NOW))
@@ -223,7 +223,7 @@ def test_plain_text_is_wrapped_for_reading_in_a_terminal(subscription):
 
 
 def test_plain_text_breaks_lines_between_words_only():
-    from digest.digest_email import TEXT_WIDTH, wrap
+    from digest.digests.email import TEXT_WIDTH, wrap
 
     text = "we ensemble it with the original zero-shot model " * 3
     url = "https://example.org/" + "a-very-long-path" * 6

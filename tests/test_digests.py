@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 
-from digest import links
-from digest.digest_email import render_digest_email
-from digest.digests import build_digest, plan_digest, preview_digest
-from digest.models import Delivery, Digest, DigestItem, Suppression
+from digest.digests import links
+from digest.digests.compose import build_digest, plan_digest, preview_digest
+from digest.digests.email import render_digest_email
+from digest.digests.models import Delivery, Digest, DigestItem, Suppression
 from subscriptions.models import Match
 from tests.factories import DigestFactory, PaperFactory, SubscriptionFactory, UserFactory
 
@@ -288,7 +288,7 @@ def test_a_preview_plan_carries_its_papers_whole(user, subscription, django_asse
 
 
 def test_a_build_plan_ranks_on_the_ranking_fields_alone(user, subscription):
-    from digest.digests import plan_digests
+    from digest.digests.compose import plan_digests
 
     first = paper()
     match(subscription, first)
@@ -298,7 +298,7 @@ def test_a_build_plan_ranks_on_the_ranking_fields_alone(user, subscription):
 
 
 def test_planning_many_users_at_once_gives_each_the_same_digest_as_alone(db):
-    from digest.digests import build_digests, plan_digests
+    from digest.digests.compose import build_digests, plan_digests
 
     users = [UserFactory(papers_per_digest=3) for _ in range(4)]
     shared = [paper(hours_ago=h) for h in (1, 5, 30, 200)]
@@ -343,7 +343,7 @@ def test_planning_many_users_at_once_gives_each_the_same_digest_as_alone(db):
 
 
 def test_building_a_chunk_skips_people_who_must_not_get_mail(db):
-    from digest.digests import build_digests
+    from digest.digests.compose import build_digests
 
     ok, gone, bounced = (UserFactory() for _ in range(3))
     gone.unsubscribed_at = NOW
@@ -360,7 +360,7 @@ def test_a_chunk_is_written_a_group_at_a_time_and_each_group_whole(db, monkeypat
     # its items and its delivery.
     from django.db import connection
 
-    from digest import digests
+    from digest.digests import compose as digests
 
     monkeypatch.setattr(digests, "WRITE_GROUP", 2)
     groups = []
@@ -378,7 +378,7 @@ def test_a_chunk_is_written_a_group_at_a_time_and_each_group_whole(db, monkeypat
 
 
 def test_a_chunk_writes_its_rows_with_the_models_defaults(db):
-    from digest.digests import build_digests
+    from digest.digests.compose import build_digests
 
     user = UserFactory()
     match(SubscriptionFactory(owner=user), paper())

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from digest import mail
-from digest.digest_email import render_digest_email
-from digest.models import DigestItem
+from digest.digests.email import render_digest_email
+from digest.digests.models import DigestItem
 from tests.browser_support import HEIGHT, WIDTHS, horizontal_overflow, screenshot
 from tests.factories import DigestFactory, DigestItemFactory, PaperFactory, UserFactory
 

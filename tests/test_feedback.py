@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import clear_script_prefix, reverse, set_script_prefix
 
-from digest.links import feedback_token, feedback_url
-from digest.models import Feedback
+from digest.digests.links import feedback_token, feedback_url
+from digest.digests.models import Feedback
 from tests.factories import PaperFactory, UserFactory
 from tests.mailhelpers import path_of
 
@@ -24,7 +24,7 @@ def test_feedback_url_is_absolute_on_site_url(reader_and_paper):
 
 
 def test_links_follow_the_script_prefix_in_force(reader_and_paper):
-    # Routes are resolved once per process and prefix (digest.links), not once per link: a
+    # Routes are resolved once per process and prefix (digest.digests.links), not once per link: a
     # site served under a prefix still gets its own links, and the default site its own.
     user, paper = reader_and_paper
     set_script_prefix("/paperboy/")
@@ -89,7 +89,7 @@ def test_bad_tokens_are_refused(client, token):
 
 def test_links_in_emails_sent_before_the_signature_change_still_work(client, reader_and_paper):
     # Emails already in inboxes carry HMAC-SHA256 signatures; a link must work whenever it is read.
-    from digest.links import _hmac_feedback_signature
+    from digest.digests.links import _hmac_feedback_signature
 
     user, paper = reader_and_paper
     value = f"{user.pk}-{paper.pk}-more"
@@ -115,7 +115,7 @@ def test_feedback_for_a_deleted_paper_is_refused(client, reader_and_paper):
 
 
 def test_every_paper_in_the_digest_email_has_working_feedback_links(client):
-    from digest.digest_email import render_digest_email
+    from digest.digests.email import render_digest_email
     from tests.factories import DigestItemFactory
     from tests.mailhelpers import URL
 

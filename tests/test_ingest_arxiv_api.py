@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from digest.ingest import arxiv_api
-from digest.models import Source
+from digest.papers.ingest import arxiv_api
+from digest.papers.models import Source
 
 UTC = dt.UTC
 

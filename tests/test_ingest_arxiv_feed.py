@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from digest.ingest import arxiv_feed
-from digest.models import Source
+from digest.papers.ingest import arxiv_feed
+from digest.papers.models import Source
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
-from digest.models import Paper, Source
+from digest.papers.models import Paper, Source
 from subscriptions.models import Match
 from tests.factories import SubscriptionFactory
 from tests.feedserver import Route, serve_feeds

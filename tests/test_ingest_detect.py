@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from digest.ingest.detect import UnknownFormat, detect_format, parse_document
-from digest.models import Source
+from digest.papers.ingest.detect import UnknownFormat, detect_format, parse_document
+from digest.papers.models import Source
 
 
 @pytest.mark.parametrize(

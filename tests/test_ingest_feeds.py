@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from digest.ingest import feeds
-from digest.models import Source
+from digest.papers.ingest import feeds
+from digest.papers.models import Source
 
 
 def test_arxiv_ids_are_found_in_links_and_guids_of_a_real_rss_feed(fixture_path):

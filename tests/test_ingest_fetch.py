@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-from digest.ingest.fetch import FetchError, fetch_url
-from digest.ingest.polite import polite_host
-from digest.ingest.run import fetch_and_ingest, ingest_source
-from digest.models import Paper, Source
+from digest.papers.ingest.fetch import FetchError, fetch_url
+from digest.papers.ingest.polite import polite_host
+from digest.papers.ingest.run import fetch_and_ingest, ingest_source
+from digest.papers.models import Paper, Source
 from subscriptions.models import Match
 from tests.factories import SourceFactory, SubscriptionFactory
 from tests.feedserver import Route, serve_feeds

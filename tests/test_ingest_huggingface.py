@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from digest.ingest import huggingface
-from digest.models import Source
+from digest.papers.ingest import huggingface
+from digest.papers.models import Source
 
 
 @pytest.fixture

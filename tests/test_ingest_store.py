@@ -11,11 +11,11 @@ import pytest
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from digest.ingest import arxiv_api, arxiv_feed, huggingface
-from digest.ingest.records import PaperRecord
-from digest.ingest.run import run_pipeline_after_ingest
-from digest.ingest.store import ingest_records
-from digest.models import Paper, Sighting, Source
+from digest.papers.ingest import arxiv_api, arxiv_feed, huggingface
+from digest.papers.ingest.records import PaperRecord
+from digest.papers.ingest.run import run_pipeline_after_ingest
+from digest.papers.ingest.store import ingest_records
+from digest.papers.models import Paper, Sighting, Source
 from subscriptions.models import Match
 from tests.factories import PaperFactory, SourceFactory, SubscriptionFactory
 

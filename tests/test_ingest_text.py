@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from digest.ingest.arxiv_ids import find_arxiv_id, parse_arxiv_id
-from digest.ingest.doi import normalize_doi
-from digest.ingest.text import clean_text, split_authors
+from digest.papers.ingest.arxiv_ids import find_arxiv_id, parse_arxiv_id
+from digest.papers.ingest.doi import normalize_doi
+from digest.papers.ingest.text import clean_text, split_authors
 
 
 @pytest.mark.parametrize(

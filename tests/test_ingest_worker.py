@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from celery import Celery
 
-from digest.models import Paper, Source
+from digest.papers.models import Paper, Source
 from digest.tasks import ingest_source
 from subscriptions.models import Match
 from tests.factories import SourceFactory, SubscriptionFactory

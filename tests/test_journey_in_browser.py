@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from digest.models import Digest
+from digest.digests.models import Digest
 from subscriptions.models import Match
 from tests.browser_support import WIDTHS, screenshot
 from tests.mailhelpers import link_containing, text_of

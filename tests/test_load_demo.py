@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from digest.demo.load import ADMIN_EMAIL, ADMIN_PASSWORD, DEMO_EMAIL, DEMO_PASSWORD, hfpage_key
-from digest.models import Paper, Source
+from digest.papers.models import Paper, Source
 from subscriptions.models import Match, Subscription
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_cache")]
@@ -75,7 +75,7 @@ def test_demo_user_can_log_in_with_the_documented_password(client):
 
 def test_todays_papers_show_the_demo_page(client):
     load()
-    from digest.papers_today import latest_day, papers_for_day
+    from digest.papers.daily import latest_day, papers_for_day
 
     page = client.get(reverse("papers_today")).content.decode()
     day = papers_for_day(latest_day())

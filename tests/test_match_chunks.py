@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from digest.models import Paper
+from digest.papers.models import Paper
 from subscriptions import matcher
 from subscriptions.matcher import match_new_papers
 from subscriptions.models import Match, Subscription

@@ -9,7 +9,7 @@ import logging
 import pytest
 from django.utils import timezone
 
-from digest.models import Paper
+from digest.papers.models import Paper
 from subscriptions import services
 from subscriptions.matcher import match_new_papers, rank_key, rematch_subscription
 from subscriptions.models import Match, Subscription

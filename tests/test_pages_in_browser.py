@@ -13,8 +13,8 @@ from allauth.account.utils import user_pk_to_url_str
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.links import digest_view_url, feedback_url
-from digest.models import Delivery, DigestItem
+from digest.digests.links import digest_view_url, feedback_url
+from digest.digests.models import Delivery, DigestItem
 from subscriptions.models import Match
 from tests.browser_support import check_page, log_in
 from tests.factories import (
@@ -195,7 +195,7 @@ def test_pages_work_without_javascript(browser, site):
 
 
 def test_unsubscribe_and_resubscribe_pages(context, site):
-    from digest.links import unsubscribe_url
+    from digest.digests.links import unsubscribe_url
 
     user = UserFactory(email="leaving@example.org")
     page = context.new_page()

@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from digest.models import Paper
+from digest.papers.models import Paper
+from digest.web.queries import EXAMPLES
 from subscriptions import corpus
 from subscriptions.highlight import highlight
 from subscriptions.matcher import preview
-from subscriptions.query_views import EXAMPLES
 from tests.factories import PaperFactory
 from tests.realpapers import real_paper
 

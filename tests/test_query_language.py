@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from digest.web.queries import EXAMPLES
 from subscriptions.matcher import PaperDoc, compile_query, evaluate, preview
 from subscriptions.query import And, Author, Category, Not, Or, Term, parse, to_text
-from subscriptions.query_views import EXAMPLES
 from subscriptions.text import analyze, split
 from tests.factories import PaperFactory
 from tests.realpapers import real_paper, real_row, real_rows

@@ -11,8 +11,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from digest.links import feedback_url
-from digest.ratelimit import Rate, parse_rates
+from digest.digests.links import feedback_url
+from digest.web.ratelimit import Rate, parse_rates
 from tests.factories import PaperFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

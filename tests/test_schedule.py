@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from digest import tasks
-from digest.models import Delivery, Digest
-from digest.schedule import current_slot, digest_date, next_digest_at
-from digest.scheduler import build_for_users, claim_due_users
+from digest.digests.models import Delivery, Digest
+from digest.digests.schedule import current_slot, digest_date, next_digest_at
+from digest.digests.scheduler import build_for_users, claim_due_users
 from subscriptions.models import Match
 from tests.factories import DigestFactory, PaperFactory, SubscriptionFactory, UserFactory
 

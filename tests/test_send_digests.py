@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from digest.models import Delivery, Digest, DigestItem
+from digest.digests.models import Delivery, Digest, DigestItem
 from subscriptions.models import Match
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
 

@@ -10,8 +10,8 @@ import pytest
 from django.core.mail.message import sanitize_address
 
 from digest import mail as composer
+from digest.digests.smtp import EmailBackend, SMTPSession, data_bytes, envelope_address
 from digest.settings import parse_email_url
-from digest.smtp import EmailBackend, SMTPSession, data_bytes, envelope_address
 
 FIXED_BOUNDARY = "=" * 15 + "1234567890123456789" + "=="
 
@@ -40,9 +40,12 @@ def smtplib_data(message: bytes) -> bytes:
 
 
 def test_smtp_urls_send_through_paperboys_backend():
-    assert parse_email_url("smtp://127.0.0.1:25")["EMAIL_BACKEND"] == "digest.smtp.EmailBackend"
+    assert (
+        parse_email_url("smtp://127.0.0.1:25")["EMAIL_BACKEND"]
+        == "digest.digests.smtp.EmailBackend"
+    )
     assert parse_email_url("smtps://mail.example.org")["EMAIL_BACKEND"] == (
-        "digest.smtp.EmailBackend"
+        "digest.digests.smtp.EmailBackend"
     )
 
 

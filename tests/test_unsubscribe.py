@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.models import Delivery
-from digest.unsubscribe import make_token, user_for_token
+from digest.digests.models import Delivery
+from digest.digests.unsubscribe import make_token, user_for_token
 from tests.factories import DeliveryFactory, DigestFactory, UserFactory
 
 

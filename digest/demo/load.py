@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from digest.models import Paper, Source
+from digest.papers.models import Paper, Source
 from subscriptions.models import Subscription
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -70,7 +70,7 @@ def hfpage_key(title: str) -> str:
 
 
 def _ingest_recorded_feeds(report: DemoReport) -> None:
-    from digest.ingest.run import ingest_content
+    from digest.papers.ingest.run import ingest_content
 
     for name, kind, filename, url in RECORDED_FEEDS:
         # Disabled: the scheduler must not poll the real URL just because the demo ran.

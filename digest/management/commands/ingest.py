@@ -14,10 +14,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from digest.ingest.detect import UnknownFormat, detect_format
-from digest.ingest.fetch import FetchError, fetch_url
-from digest.ingest.run import ingest_content, run_pipeline_after_ingest
-from digest.models import Source
+from digest.papers.ingest.detect import UnknownFormat, detect_format
+from digest.papers.ingest.fetch import FetchError, fetch_url
+from digest.papers.ingest.run import ingest_content, run_pipeline_after_ingest
+from digest.papers.models import Source
 
 DEFAULT_SOURCE_NAMES = {
     Source.Kind.ARXIV_API: "arXiv API (manual import)",

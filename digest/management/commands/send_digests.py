@@ -10,8 +10,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from digest.delivery import DeliveryReport, due_deliveries, send_due
-from digest.scheduler import build_now
+from digest.digests.delivery import DeliveryReport, due_deliveries, send_due
+from digest.digests.scheduler import build_now
 
 
 class Progress:

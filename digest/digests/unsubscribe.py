@@ -1,0 +1,77 @@
+"""Unsubscribe links that work without logging in, and what unsubscribing does.
+
+The token is signed with ``SECRET_KEY`` (salted for this purpose only) and carries the user id
+and a keyed hash of the address the mail went to: changing the account's email address
+invalidates old links, and the address itself never appears in a URL. It does not expire — an
+unsubscribe link in a years-old email must still work (Gmail/Yahoo bulk-sender rules).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from accounts.models import User
+
+SALT = "paperboy.unsubscribe"
+
+
+def _address_tag(email: str) -> str:
+    return salted_hmac(SALT + ".address", email.strip().lower()).hexdigest()[:16]
+
+
+def _signer() -> signing.Signer:
+    return signing.Signer(salt=SALT, sep=".")
+
+
+def make_token(user: User) -> str:
+    """URL-safe token: ``<id>-<address tag>.<signature>``."""
+    return _signer().sign(f"{user.pk}-{_address_tag(user.email)}")
+
+
+def user_for_token(token: str) -> User | None:
+    """The user the token was made for, or None if it is forged, mangled or outdated."""
+    try:
+        value = _signer().unsign(token)
+        user_id, tag = value.split("-", 1)
+        user = get_user_model().objects.get(pk=int(user_id))
+    except (signing.BadSignature, ValueError, get_user_model().DoesNotExist):
+        return None
+    if _address_tag(user.email) != tag:
+        return None
+    return user
+
+
+@transaction.atomic
+def unsubscribe(user: User, *, now=None) -> None:
+    """Stop every digest for ``user`` now, including ones already queued.
+
+    Idempotent: unsubscribing twice keeps the first time. The schedule itself (frequency, hour)
+    is kept so resubscribing restores it.
+    """
+    from digest.digests.models import Delivery
+
+    now = now or timezone.now()
+    get_user_model().objects.filter(pk=user.pk, unsubscribed_at__isnull=True).update(
+        unsubscribed_at=now, next_digest_at=None
+    )
+    Delivery.objects.filter(
+        digest__user=user,
+        status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING],
+    ).update(status=Delivery.Status.CANCELLED, last_error="Unsubscribed", lease_until=None)
+    user.refresh_from_db(fields=["unsubscribed_at", "next_digest_at"])
+
+
+@transaction.atomic
+def resubscribe(user: User, *, now=None) -> None:
+    from digest.digests.schedule import next_digest_at
+
+    now = now or timezone.now()
+    user.unsubscribed_at = None
+    user.next_digest_at = next_digest_at(user, after=now)
+    get_user_model().objects.filter(pk=user.pk).update(
+        unsubscribed_at=None, next_digest_at=user.next_digest_at
+    )

@@ -1,0 +1,125 @@
+"""Hugging Face daily papers (``huggingface.co/api/daily_papers``): a JSON list of objects whose
+``paper`` holds the arXiv id (``paper.id``), title, summary, authors, upvotes and the code
+repository (``githubRepo``). Hugging Face adds community signal to arXiv papers; the store
+merges it into the arXiv row instead of creating a second paper.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from digest.papers.models import Source
+
+from . import arxiv_ids
+from .dates import parse_datetime
+from .records import EntryError, PaperRecord, ParseResult
+from .text import clean_names, clean_text
+
+
+class InvalidEntry(ValueError):
+    """An entry Paperboy cannot use; the message says why."""
+
+
+def parse(content: bytes) -> ParseResult:
+    items, error = read_json_list(content)
+    result = ParseResult(kind=Source.Kind.HF_DAILY)
+    for index, item in enumerate(items, start=1):
+        try:
+            result.records.append(parse_item(item))
+        except InvalidEntry as exc:
+            result.errors.append(EntryError(f"entry {index}", str(exc)))
+    if error:
+        result.errors.append(error)
+    return result
+
+
+def hf_url(arxiv_id: str) -> str:
+    return f"https://huggingface.co/papers/{arxiv_id}"
+
+
+def parse_item(item: Any) -> PaperRecord:
+    if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
+        raise InvalidEntry('not a daily paper (no "paper" object); skipped')
+    paper = item["paper"]
+    parsed = arxiv_ids.parse_arxiv_id(str(paper.get("id") or ""))
+    if parsed is None:
+        raise InvalidEntry(f"paper.id {paper.get('id')!r} is not an arXiv id; skipped")
+    arxiv_id, version = parsed
+    title = clean_text(paper.get("title") or item.get("title"))
+    if not title:
+        raise InvalidEntry(f"{arxiv_id} has no title; skipped")
+    authors = paper.get("authors") if isinstance(paper.get("authors"), list) else []
+    upvotes = paper.get("upvotes")
+    code_url = paper.get("githubRepo")
+    return PaperRecord(
+        arxiv_id=arxiv_id,
+        arxiv_version=version,
+        title=title,
+        abstract=clean_text(paper.get("summary") or item.get("summary")),
+        authors=clean_names([a.get("name") for a in authors if isinstance(a, dict)]),
+        # paper.publishedAt is the arXiv submission date; the item's is Hugging Face's own.
+        published_at=parse_datetime(str(paper.get("publishedAt") or "")),
+        abs_url=arxiv_ids.abs_url(arxiv_id),
+        pdf_url=arxiv_ids.pdf_url(arxiv_id),
+        code_url=code_url if _is_web_url(code_url) else "",
+        hf_url=hf_url(arxiv_id),
+        upvotes=upvotes if isinstance(upvotes, int) and upvotes >= 0 else None,
+    )
+
+
+def _is_web_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://")) and " " not in value
+
+
+def read_json_list(content: bytes) -> tuple[list[Any], EntryError | None]:
+    """The items of a JSON list, one by one, so that a truncated download still yields the
+    items before the break, plus an error that says where it broke."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [], EntryError("document", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+    decoder = json.JSONDecoder()
+    items: list[Any] = []
+
+    def fail(position: int, message: str) -> tuple[list[Any], EntryError]:
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        read = f"{len(items)} complete entries before it were read"
+        return items, EntryError(f"line {line}, column {column}", f"{message}; {read}")
+
+    position = _skip_space(text, 0)
+    if position >= len(text) or text[position] != "[":
+        return fail(position, "expected a JSON list of daily papers")
+    position = _skip_space(text, position + 1)
+    if text.startswith("]", position):
+        position += 1
+    else:
+        while True:
+            try:
+                item, position = decoder.raw_decode(text, position)
+            except json.JSONDecodeError as exc:
+                if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+                    return fail(exc.pos, f"the document ends early ({exc.msg})")
+                return fail(exc.pos, f"the JSON is broken ({exc.msg})")
+            items.append(item)
+            position = _skip_space(text, position)
+            if text.startswith(",", position):
+                position = _skip_space(text, position + 1)
+                continue
+            if text.startswith("]", position):
+                position += 1
+                break
+            if position >= len(text):
+                return fail(position, "the document ends early (the list is not closed)")
+            return fail(position, "the JSON is broken (expected ',' or ']')")
+    position = _skip_space(text, position)
+    if position < len(text):
+        return fail(position, "unexpected data after the list")
+    return items, None
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position

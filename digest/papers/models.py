@@ -1,0 +1,116 @@
+"""Papers and where they come from: ingest writes ``Source``, ``Paper`` and ``Sighting``.
+
+The tables keep the names they had when these models lived in the ``digest`` app.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Source(models.Model):
+    class Kind(models.TextChoices):
+        ARXIV_API = "arxiv_api", "arXiv API (Atom)"
+        ARXIV_FEED = "arxiv_feed", "arXiv RSS/Atom listing"
+        HF_DAILY = "hf_daily", "Hugging Face daily papers"
+        FEED = "feed", "Any RSS/Atom feed"
+
+    class Status(models.TextChoices):
+        NEVER = "never", "Never fetched"
+        OK = "ok", "OK"
+        NOT_MODIFIED = "not_modified", "Not modified"
+        PARTIAL = "partial", "Partly ingested"
+        ERROR = "error", "Error"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    url = models.URLField(max_length=1000)
+    enabled = models.BooleanField(default=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEVER)
+    last_error = models.TextField(blank=True)
+    last_count = models.PositiveIntegerField(default=0, help_text="Papers in the last fetch.")
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "digest_source"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PaperQuerySet(models.QuerySet):
+    def visible(self) -> PaperQuerySet:
+        return self.filter(hidden=False)
+
+
+class Paper(models.Model):
+    """One paper, whichever feeds saw it. ``key`` is ``arxiv:<id>`` when the arXiv id is known,
+    else ``doi:<doi>`` or ``url:<link>``, so every source merges into the same row."""
+
+    key = models.CharField(max_length=500, unique=True)
+    arxiv_id = models.CharField(max_length=50, null=True, blank=True, unique=True)  # noqa: DJ001
+    arxiv_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    doi = models.CharField(max_length=200, blank=True)
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True, help_text="Names, in byline order.")
+    categories = models.JSONField(default=list, blank=True)
+    primary_category = models.CharField(max_length=50, blank=True, db_index=True)
+    comment = models.TextField(blank=True)
+    journal_ref = models.TextField(blank=True)
+
+    published_at = models.DateTimeField(null=True, blank=True, help_text="First version.")
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="This version.")
+    announced_on = models.DateField(null=True, blank=True, db_index=True)
+    announce_type = models.CharField(max_length=20, blank=True)
+
+    abs_url = models.URLField(max_length=1000, blank=True)
+    pdf_url = models.URLField(max_length=1000, blank=True)
+    code_url = models.URLField(max_length=1000, blank=True)
+    hf_url = models.URLField(max_length=1000, blank=True)
+    upvotes = models.PositiveIntegerField(default=0)
+    sources = models.ManyToManyField(Source, through="Sighting", related_name="papers")
+
+    # Curation.
+    featured = models.BooleanField(default=False, db_index=True)
+    featured_everywhere = models.BooleanField(
+        default=False, help_text="Put it in every digest, not only the ones it matches."
+    )
+    hidden = models.BooleanField(default=False, db_index=True, help_text="Never sent or shown.")
+    curator_note = models.TextField(blank=True)
+
+    # Ingest bookkeeping. ``created_at`` is when Paperboy first saw the paper: digests cover
+    # papers by it, so a late feed never loses a paper. ``matched_at`` is set by the match step.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    modified_at = models.DateTimeField(auto_now=True)
+    matched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = PaperQuerySet.as_manager()
+
+    class Meta:
+        db_table = "digest_paper"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.arxiv_id or self.key}: {self.title[:80]}"
+
+
+class Sighting(models.Model):
+    """A source listed a paper; the first time it did, and how it announced it."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE)
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE)
+    announce_type = models.CharField(max_length=20, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "digest_sighting"
+        constraints = [models.UniqueConstraint(fields=["source", "paper"], name="sighting_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} saw {self.paper_id}"

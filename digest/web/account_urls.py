@@ -1,0 +1,14 @@
+from django.urls import path
+
+from digest.web import account as views
+
+app_name = "accounts"
+urlpatterns = [
+    path("settings/", views.settings_page, name="settings"),
+    path("welcome/", views.onboarding, name="onboarding"),
+    path("pause/", views.pause, name="pause"),
+    path("resume/", views.resume, name="resume"),
+    path("feed/rotate/", views.rotate_feed, name="rotate_feed"),
+    path("export/", views.export, name="export"),
+    path("delete/", views.delete, name="delete"),
+]

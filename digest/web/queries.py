@@ -1,0 +1,98 @@
+"""The query language's help page and the JSON preview. Thin: the work is in
+``subscriptions.query`` and ``subscriptions.matcher``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from digest.web.ratelimit import consume
+from subscriptions.matcher import preview
+from subscriptions.query import MAX_DEPTH, MAX_QUERY_LENGTH, MAX_TERMS, MIN_PREFIX, QueryError
+
+PREVIEW_MAX_DAYS = 31
+PREVIEW_MAX_PAPERS = 50
+
+# (query, what it finds) — every one of them is parsed by the tests.
+EXAMPLES = [
+    ("diffusion model", "both words, anywhere in the title or abstract (model also finds models)"),
+    ('"graph neural network"', "the words next to each other, in this order"),
+    ("zero-shot", 'the same as "zero shot"; also finds papers that write zeroshot'),
+    ("video OR audio", "either word"),
+    ("diffusion -survey", "diffusion, but not papers that mention survey"),
+    ("diffusion AND NOT survey", "the same, spelled out"),
+    ("(video OR audio) generation", "parentheses group alternatives"),
+    ("title:transformer", "only in the title; abstract: for only the abstract"),
+    ('author:"Yann LeCun"', 'a name in any order: "LeCun, Yann" and "Y. LeCun" match too'),
+    ("cat:cs.CV", "an arXiv category; cat:cs.* for every category starting with cs."),
+    ("cat:cs", "a whole archive: every cs.* category"),
+    ("diffus*", "words starting with diffus: diffusion, diffusive"),
+    ("LLM agents -survey cat:cs.CL", "combine all of it"),
+]
+
+
+@require_GET
+def query_help(request: HttpRequest) -> HttpResponse:
+    """The language, with examples and a box to try a query (no JavaScript needed)."""
+    from subscriptions.previewing import run_preview
+
+    query = request.GET.get("q", "")
+    result = None
+    if query.strip():
+        if not consume(request, "preview"):
+            return render(request, "429.html", status=429)
+        result = run_preview(query)
+    return render(
+        request,
+        "subscriptions/query_help.html",
+        {
+            "query": query,
+            "preview": result,
+            "examples": EXAMPLES,
+            "limits": {
+                "length": MAX_QUERY_LENGTH,
+                "terms": MAX_TERMS,
+                "depth": MAX_DEPTH,
+                "prefix": MIN_PREFIX,
+            },
+            "recent_days": settings.MATCH_RECENT_DAYS,
+        },
+    )
+
+
+@require_GET
+def preview_json(request: HttpRequest) -> JsonResponse:
+    """``GET ?q=QUERY&days=7`` → ``{"ok": true, "papers": [...]}``, or ``{"ok": false,
+    "error": ..., "position": N}`` for an invalid query (still HTTP 200: the caller shows it)."""
+    if not consume(request, "preview"):
+        return JsonResponse({"ok": False, "error": "Too many previews, wait a minute."}, status=429)
+    query = request.GET.get("q", "")
+    try:
+        days = min(max(int(request.GET.get("days", 7)), 1), PREVIEW_MAX_DAYS)
+    except ValueError:
+        days = 7
+    try:
+        found = preview(query, days=days)
+    except QueryError as error:
+        return JsonResponse(
+            {
+                "ok": False,
+                "error": str(error),
+                "message": error.message,
+                "position": error.position,
+                "expected": error.expected,
+            }
+        )
+    papers = [
+        {
+            "arxiv_id": hit.paper.arxiv_id or "",
+            "title": hit.paper.title,
+            "hits": hit.hits,
+            "abs_url": hit.paper.abs_url,
+            "score": round(hit.score, 3),
+        }
+        for hit in found[:PREVIEW_MAX_PAPERS]
+    ]
+    return JsonResponse({"ok": True, "days": days, "total": len(found), "papers": papers})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import User, new_feed_token
 
 
 @transaction.atomic
@@ -38,41 +38,6 @@ def resume_digests(user: User, frequency: str = User.Frequency.DAILY) -> User:
 
 def rotate_feed_token(user: User) -> str:
     """A new secret for the private Atom feed; the old feed URL stops working at once."""
-    from accounts.models import new_feed_token
-
     user.feed_token = new_feed_token()
     user.save(update_fields=["feed_token"])
     return user.feed_token
-
-
-def complete_onboarding(
-    user: User,
-    *,
-    query: str,
-    categories: list[str],
-    name: str,
-    timezone: str,
-    delivery_hour: int,
-    frequency: str,
-):
-    """Create the first subscription and set the schedule, together or not at all.
-    Raises ``ValidationError`` (on ``query``) when the query does not parse."""
-    from subscriptions.previewing import compose_query
-    from subscriptions.services import create_subscription
-
-    full_query = compose_query(query, categories)
-    name = " ".join(name.split()) or _default_name(query, categories)
-    with transaction.atomic():
-        subscription = create_subscription(owner=user, name=name, query=full_query)
-        update_digest_settings(
-            user, timezone=timezone, delivery_hour=delivery_hour, frequency=frequency
-        )
-    return subscription
-
-
-def _default_name(query: str, categories: list[str]) -> str:
-    text = " ".join(query.split())
-    if text:
-        return text if len(text) <= 60 else text[:59] + "…"
-    shown = ", ".join(categories[:3]) + (" …" if len(categories) > 3 else "")
-    return f"New in {shown}"

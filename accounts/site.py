@@ -9,11 +9,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.sites.models import Site
 
 
 def sync_site_from_settings(using: str = "default", **kwargs) -> None:
-    from django.contrib.sites.models import Site
-
     parts = urlsplit(settings.SITE_URL)
     domain = parts.netloc or "localhost"
     Site.objects.using(using).update_or_create(

@@ -42,7 +42,7 @@ from django.db import connection, transaction  # noqa: E402
 from digest.digests.models import Source  # noqa: E402
 from digest.papers.ingest.detect import parse_document  # noqa: E402
 from digest.papers.ingest.store import ingest_records  # noqa: E402
-from digest.papers.models import Paper, Sighting
+from digest.papers.models import Paper, Sighting  # noqa: E402
 
 ITEMS = 3000
 

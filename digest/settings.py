@@ -393,15 +393,4 @@ UNFOLD = {
     },
 }
 
-# --- The daily run, as Celery beat sees it -----------------------------------------------------
-
-CELERY_BEAT_SCHEDULE = {
-    "ingest-enabled-sources": {
-        "task": "digest.tasks.ingest_enabled_sources",
-        "schedule": INGEST_INTERVAL,
-    },
-    "enqueue-due-digests": {
-        "task": "digest.tasks.enqueue_due_digests",
-        "schedule": DIGEST_SCHEDULE_INTERVAL,
-    },
-}
+# The beat schedule is the daily run's own: digest/pipeline.py (BEAT_SCHEDULE).

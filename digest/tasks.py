@@ -1,13 +1,21 @@
-"""Celery tasks of the daily run. Tasks take ids, are safe to run twice, and call one function
-that does the work (tasks stay thin)."""
+"""Celery tasks of the daily run (``digest.pipeline``). Tasks take ids, are safe to run twice,
+and call one pipeline step each; what to do next is queued here, not in the steps."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
+
+from digest import pipeline
+from digest.celery import app
+from digest.papers.models import Source
 
 logger = logging.getLogger(__name__)
+
+# Beat reads the schedule after importing the task modules (this one included).
+app.conf.beat_schedule = pipeline.BEAT_SCHEDULE
 
 # --- Ingest (fetch → parse → store → match) --------------------------------------------------
 # Beat runs ingest_enabled_sources every INGEST_INTERVAL seconds; it queues one ingest_source
@@ -18,11 +26,8 @@ logger = logging.getLogger(__name__)
 @shared_task(acks_late=True, ignore_result=True)
 def ingest_source(source_id: int) -> dict:
     """Fetch, parse and store one Source, then run the match step."""
-    from digest.papers.ingest.run import ingest_source as run_ingest
-    from digest.papers.models import Source
-
     try:
-        outcome = run_ingest(source_id)
+        outcome = pipeline.ingest(source_id)
     except Source.DoesNotExist:
         logger.info("source %s no longer exists; nothing to ingest", source_id)
         return {"source": source_id, "status": "missing"}
@@ -32,22 +37,17 @@ def ingest_source(source_id: int) -> dict:
 @shared_task(acks_late=True, ignore_result=True)
 def ingest_enabled_sources() -> int:
     """Queue one ``ingest_source`` task per enabled Source. Returns how many were queued."""
-    from digest.papers.models import Source
-
-    source_ids = list(Source.objects.filter(enabled=True).values_list("pk", flat=True))
+    source_ids = pipeline.enabled_sources()
     for source_id in source_ids:
         ingest_source.delay(source_id)
     return len(source_ids)
 
 
-# --- End of ingest -----------------------------------------------------------------------------
-
-
-# --- Digests and delivery (compose → deliver) --------------------------------------------------
+# --- Compose → deliver ---------------------------------------------------------------------------
 # Beat runs enqueue_due_digests every DIGEST_SCHEDULE_INTERVAL seconds. It claims due users in
-# chunks (build_digests), and wakes senders for any due outbox rows. Senders pull from the outbox
-# (digest.digests.delivery.send_due) rather than getting one task per message, so a lost or duplicated
-# task costs nothing: the outbox rows, not the queue, are the source of truth.
+# chunks (build_digests), and wakes senders for any due outbox rows. Senders pull from the
+# outbox (``send_due``) rather than getting one task per message, so a lost or duplicated task
+# costs nothing: the outbox rows, not the queue, are the source of truth.
 
 # How many send_due_deliveries wake-ups to queue per this many due deliveries, and at most.
 DELIVERIES_PER_WAKEUP = 1000
@@ -66,37 +66,24 @@ def wake_senders(due_count: int) -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def enqueue_due_digests() -> dict:
-    from django.utils import timezone
-
-    from digest.digests.delivery import due_deliveries
-    from digest.digests.scheduler import claim_due_users, schedule_unscheduled
-
-    now = timezone.now()
-    schedule_unscheduled(now)
     chunks = 0
-    for chunk in claim_due_users(now):
+    for chunk in pipeline.claim_due():
         build_digests.delay(chunk)
         chunks += 1
-    wakeups = wake_senders(due_deliveries(now).count())
+    wakeups = wake_senders(pipeline.due_delivery_count())
     return {"chunks": chunks, "wakeups": wakeups}
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def build_digests(user_ids: list[int]) -> dict:
-    from digest.digests.scheduler import build_for_users
-
-    report = build_for_users(user_ids)
+    report = pipeline.compose(user_ids)
     wake_senders(len(report.delivery_ids))
     return {"built": len(report.built), "skipped": report.skipped}
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def send_due_deliveries() -> dict:
-    from django.conf import settings
-
-    from digest.digests.delivery import send_due
-
-    report = send_due(max_seconds=settings.DELIVERY_TASK_SECONDS)
+    report = pipeline.deliver_due(max_seconds=settings.DELIVERY_TASK_SECONDS)
     if report.retry_at is not None:
         send_due_deliveries.apply_async(eta=report.retry_at)
     if report.out_of_time:
@@ -108,12 +95,7 @@ def send_due_deliveries() -> dict:
 @shared_task(acks_late=True, ignore_result=True)
 def send_delivery(delivery_id: int) -> dict:
     """Send one delivery now if it is due (the admin's resend, a released hold)."""
-    from digest.digests import delivery
-
-    report = delivery.send_delivery(delivery_id)
+    report = pipeline.deliver(delivery_id)
     if report.retry_at is not None:
         send_due_deliveries.apply_async(eta=report.retry_at)
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
-
-
-# --- end of digests and delivery ---------------------------------------------------------------

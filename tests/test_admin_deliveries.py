@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from digest.digests.curation import Resend, resend_delivery
+from digest.curation import Resend, resend_delivery
 from digest.digests.models import Delivery, Suppression
 from digest.digests.reports import failure_reasons, run_counts, run_history
 from tests.admin_support import eager_tasks, make_curator

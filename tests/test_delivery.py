@@ -9,8 +9,9 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from digest.curation import release_send
 from digest.digests import delivery as outbox
-from digest.digests.delivery import claim, deliver, release_held, send_delivery, send_due
+from digest.digests.delivery import claim, deliver, send_delivery, send_due
 from digest.digests.models import Delivery, DeliveryHold, Suppression
 from digest.digests.smtp import SMTPSession
 from digest.mailsink import FaultPolicy
@@ -257,7 +258,7 @@ def test_held_deliveries_wait_until_released(
     refresh(held, other)
     assert held.status == Delivery.Status.PENDING and other.status == Delivery.Status.SENT
     with django_capture_on_commit_callbacks(execute=True):
-        assert release_held(held.digest.date) == 1
+        assert release_send(held.digest.date)  # the curator's "release"
     refresh(held)
     assert held.status == Delivery.Status.SENT
     assert not DeliveryHold.objects.exists()
@@ -273,8 +274,8 @@ def test_requeue_sends_again_with_a_new_message_id(db, smtp_sink):
 
 
 class VirtualClock:
-    """Stands in for ``time`` inside digest.digests.smtp: time passes only when the code sleeps, so the
-    rate limiter's decisions do not depend on how fast this machine happens to be."""
+    """Stands in for ``time`` inside digest.digests.smtp: time passes only when the code sleeps, so
+    the rate limiter's decisions do not depend on how fast this machine happens to be."""
 
     def __init__(self, start: float) -> None:
         self.now = start

@@ -9,9 +9,10 @@ import threading
 
 import pytest
 
+from digest import pipeline
 from digest.papers.ingest.fetch import FetchError, fetch_url
 from digest.papers.ingest.polite import polite_host
-from digest.papers.ingest.run import fetch_and_ingest, ingest_source
+from digest.papers.ingest.run import fetch_and_ingest
 from digest.papers.models import Paper, Source
 from subscriptions.models import Match
 from tests.factories import SourceFactory, SubscriptionFactory
@@ -184,11 +185,11 @@ def test_the_format_comes_from_the_content_not_the_source_kind(server):
     assert Paper.objects.get(arxiv_id="2607.26654").upvotes == 3
 
 
-def test_ingest_source_runs_the_match_step_afterwards(server):
+def test_the_pipelines_ingest_step_runs_the_match_step_afterwards(server):
     subscription = SubscriptionFactory(query="spectral")
     source = source_for(server, "/rss")
 
-    ingest_source(source.pk)
+    pipeline.ingest(source.pk)
 
     match = Match.objects.get(subscription=subscription)
     assert match.paper.arxiv_id == "2609.26811"

@@ -11,9 +11,9 @@ import pytest
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from digest import pipeline
 from digest.papers.ingest import arxiv_api, arxiv_feed, huggingface
 from digest.papers.ingest.records import PaperRecord
-from digest.papers.ingest.run import run_pipeline_after_ingest
 from digest.papers.ingest.store import ingest_records
 from digest.papers.models import Paper, Sighting, Source
 from subscriptions.models import Match
@@ -196,7 +196,7 @@ def test_a_replacement_of_an_unseen_paper_is_stored_but_not_matched(rss_records,
     SubscriptionFactory(owner=subscription.owner, query="anomaly")
 
     ingest_records(rss_records, source=rss_source)
-    run_pipeline_after_ingest()
+    pipeline.match()
 
     replaced = Paper.objects.get(arxiv_id="2009.13987")
     assert replaced.announce_type == "replace"

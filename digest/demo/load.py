@@ -12,10 +12,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from digest import pipeline
+from digest.papers.ingest.run import ingest_content
 from digest.papers.models import Paper, Source
 from subscriptions.models import Subscription
 
@@ -70,8 +73,6 @@ def hfpage_key(title: str) -> str:
 
 
 def _ingest_recorded_feeds(report: DemoReport) -> None:
-    from digest.papers.ingest.run import ingest_content
-
     for name, kind, filename, url in RECORDED_FEEDS:
         # Disabled: the scheduler must not poll the real URL just because the demo ran.
         source, _ = Source.objects.get_or_create(
@@ -104,8 +105,6 @@ def _store_hf_pages(report: DemoReport) -> None:
 
 
 def _user(email: str, password: str, report: DemoReport, **flags) -> User:
-    from allauth.account.models import EmailAddress
-
     user = User.objects.filter(email=email).first()
     if user is None:
         user = User(email=email, **flags)
@@ -137,7 +136,5 @@ def load_demo() -> DemoReport:
             )
             report.subscriptions_created += created
 
-    from subscriptions.matcher import match_new_papers
-
-    report.papers_matched = match_new_papers()
+    report.papers_matched = pipeline.match()
     return report

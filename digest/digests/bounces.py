@@ -10,11 +10,17 @@ from __future__ import annotations
 import functools
 import logging
 
+from anymail import urls as anymail_urls
 from anymail.signals import EventType, RejectReason, tracking
 from django.conf import settings
 from django.http import Http404
 from django.urls import URLPattern
 from django.views.decorators.csrf import csrf_exempt
+
+from accounts.models import User
+from digest.digests.delivery import suppress
+from digest.digests.models import Suppression
+from digest.digests.unsubscribe import unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +35,6 @@ PERMANENT_REASONS = {
 
 
 def handle_tracking_event(sender, event, esp_name: str, **kwargs) -> None:
-    from accounts.models import User
-    from digest.digests.delivery import suppress
-    from digest.digests.models import Suppression
-    from digest.digests.unsubscribe import unsubscribe
-
     recipient = (event.recipient or "").strip()
     if not recipient:
         return
@@ -80,8 +81,6 @@ def _require_webhook_secret(view):
 
 
 def webhook_urlpatterns() -> list[URLPattern]:
-    from anymail import urls as anymail_urls
-
     return [
         URLPattern(p.pattern, _require_webhook_secret(p.callback), p.default_args, p.name)
         for p in anymail_urls.urlpatterns

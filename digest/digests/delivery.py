@@ -518,15 +518,8 @@ def requeue(delivery_ids: Iterable[int]) -> int:
 
 
 def release_held(date: dt.date) -> int:
-    """Lift the hold on ``date``; its waiting deliveries are queued now. Returns how many."""
-    from digest import tasks
-
+    """Lift the hold on ``date``; its waiting deliveries are due again. Returns how many (the
+    caller wakes that many senders' worth)."""
     with transaction.atomic():
         DeliveryHold.objects.filter(date=date).delete()
-        waiting = list(
-            Delivery.objects.filter(digest__date=date, status__in=DUE_STATES).values_list(
-                "id", flat=True
-            )
-        )
-        transaction.on_commit(lambda: tasks.wake_senders(len(waiting)))
-    return len(waiting)
+        return Delivery.objects.filter(digest__date=date, status__in=DUE_STATES).count()

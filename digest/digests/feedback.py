@@ -3,14 +3,13 @@ paper (the latest click wins) for ranking later."""
 
 from __future__ import annotations
 
+from accounts.models import User
 from digest.digests.models import Feedback
 from digest.papers.models import Paper
 
 
 def record_feedback(*, user_id: int, paper_id: int, kind: str) -> Feedback | None:
     """Store ``kind`` for (user, paper); None when the paper or user no longer exists."""
-    from accounts.models import User
-
     if kind not in Feedback.Kind.values:
         raise ValueError(f"unknown feedback kind {kind!r}")
     if not (

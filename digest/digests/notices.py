@@ -2,14 +2,16 @@
 
 A suppressed address (hard bounce, spam complaint, 5xx from their server) silently getting no
 mail would look like a broken product; so each login says why and what to do. The web pages
-may show ``digest.digests.delivery.suppression_for(user)`` in more detail; this message works on every
-page that shows Django messages.
+may show ``digest.digests.delivery.suppression_for(user)`` in more detail; this message works
+on every page that shows Django messages.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
+
+from digest.digests.delivery import suppression_for
 
 REASON_TEXT = {
     "bounce": "your mail server reported the address as undeliverable",
@@ -28,8 +30,6 @@ def suppression_message(suppression) -> str:
 
 
 def warn_suppressed_on_login(sender, request, user, **kwargs) -> None:
-    from digest.digests.delivery import suppression_for
-
     suppression = suppression_for(user)
     if suppression is not None and request is not None and hasattr(request, "_messages"):
         messages.warning(request, suppression_message(suppression))

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
+from digest.digests.models import Delivery
+from digest.digests.schedule import next_digest_at
 
 SALT = "paperboy.unsubscribe"
 
@@ -52,8 +54,6 @@ def unsubscribe(user: User, *, now=None) -> None:
     Idempotent: unsubscribing twice keeps the first time. The schedule itself (frequency, hour)
     is kept so resubscribing restores it.
     """
-    from digest.digests.models import Delivery
-
     now = now or timezone.now()
     get_user_model().objects.filter(pk=user.pk, unsubscribed_at__isnull=True).update(
         unsubscribed_at=now, next_digest_at=None
@@ -67,8 +67,6 @@ def unsubscribe(user: User, *, now=None) -> None:
 
 @transaction.atomic
 def resubscribe(user: User, *, now=None) -> None:
-    from digest.digests.schedule import next_digest_at
-
     now = now or timezone.now()
     user.unsubscribed_at = None
     user.next_digest_at = next_digest_at(user, after=now)

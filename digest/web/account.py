@@ -17,10 +17,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import DeleteAccountForm, DigestSettingsForm, OnboardingForm, ResumeForm
+from accounts.forms import DeleteAccountForm, DigestSettingsForm, ResumeForm
 from digest.digests.deletion import delete_account
 from digest.digests.export import export_user_data
+from digest.web.forms import OnboardingForm
 from digest.web.ratelimit import consume_or_429
+from subscriptions.onboarding import complete_onboarding
+from subscriptions.previewing import compose_query, run_preview
 
 
 def _next_or(request: HttpRequest, default: str) -> str:
@@ -119,8 +122,6 @@ def delete(request: HttpRequest) -> HttpResponse:
 def onboarding(request: HttpRequest) -> HttpResponse:
     """After sign-up: categories, a first query with a preview of last week's matches, and
     the schedule. Without JavaScript, "Preview" is a plain form post that shows the preview."""
-    from subscriptions.previewing import compose_query, run_preview
-
     user = request.user
     initial = {
         "timezone": user.timezone,
@@ -138,7 +139,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                 preview = run_preview(compose_query(data["query"], data["categories"]))
             else:
                 try:
-                    services.complete_onboarding(user, **data)
+                    complete_onboarding(user, **data)
                 except ValidationError as error:
                     form.add_error("query", error.message_dict.get("query", error.messages))
                 else:

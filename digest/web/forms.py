@@ -1,10 +1,14 @@
-"""The subscription form. The query's syntax is checked by the model (``Subscription.clean``
-parses it with ``subscriptions.query``); the form adds the limits a person can see."""
+"""Forms of the subscription pages and of onboarding. The query's syntax is checked by the model
+(``Subscription.clean`` parses it with ``subscriptions.query``); the forms add the limits a
+person can see."""
 
 from __future__ import annotations
 
 from django import forms
 
+from accounts.forms import VALID_TIMEZONES
+from accounts.models import User
+from subscriptions import arxiv_categories
 from subscriptions.models import Subscription
 
 QUERY_MAX_LENGTH = 1000
@@ -57,3 +61,61 @@ class SubscriptionForm(forms.ModelForm):
                 f"Keep the query under {QUERY_MAX_LENGTH} characters (it has {len(query)})."
             )
         return query
+
+
+class OnboardingForm(forms.Form):
+    """The first subscription and the digest schedule, on one page after sign-up."""
+
+    categories = forms.MultipleChoiceField(
+        label="arXiv categories",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Optional: only papers in these categories. Leave empty for all of arXiv.",
+    )
+    query = forms.CharField(
+        label="What do you want to follow?",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "spellcheck": "false", "autocomplete": "off", "data-query-input": "1"}
+        ),
+    )
+    name = forms.CharField(
+        label="Name this subscription",
+        required=False,
+        max_length=100,
+        help_text="Optional; we'll use the query if you leave it empty.",
+    )
+    timezone = forms.ChoiceField(label="Your time zone")
+    delivery_hour = forms.TypedChoiceField(
+        label="Send my digest at",
+        coerce=int,
+        choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
+    )
+    frequency = forms.ChoiceField(
+        label="How often",
+        choices=[(User.Frequency.DAILY, "Every day"), (User.Frequency.WEEKLY, "Once a week")],
+        widget=forms.RadioSelect,
+    )
+
+    MAX_CATEGORIES = 10
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].choices = arxiv_categories.choices()
+        self.fields["timezone"].choices = [(name, name) for name in sorted(VALID_TIMEZONES)]
+        # Without JavaScript the user picks; with it, the browser's zone is preselected
+        # unless sign-up already stored one.
+        self.fields["timezone"].widget.attrs["data-detect-timezone"] = "if-utc"
+
+    def clean_categories(self) -> list[str]:
+        categories = self.cleaned_data["categories"]
+        if len(categories) > self.MAX_CATEGORIES:
+            raise forms.ValidationError(f"Choose at most {self.MAX_CATEGORIES} categories.")
+        return categories
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not (cleaned.get("query") or "").strip() and not cleaned.get("categories"):
+            self.add_error("query", "Write what to look for, or choose at least one category.")
+        return cleaned

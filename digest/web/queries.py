@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from digest.web.ratelimit import consume
 from subscriptions.matcher import preview
+from subscriptions.previewing import run_preview
 from subscriptions.query import MAX_DEPTH, MAX_QUERY_LENGTH, MAX_TERMS, MIN_PREFIX, QueryError
 
 PREVIEW_MAX_DAYS = 31
@@ -36,8 +37,6 @@ EXAMPLES = [
 @require_GET
 def query_help(request: HttpRequest) -> HttpResponse:
     """The language, with examples and a box to try a query (no JavaScript needed)."""
-    from subscriptions.previewing import run_preview
-
     query = request.GET.get("q", "")
     result = None
     if query.strip():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -35,8 +36,6 @@ def parse_rates(text: str) -> list[Rate]:
 
 
 def _client_ip(request: HttpRequest) -> str:
-    from allauth.account.adapter import get_adapter
-
     return get_adapter().get_client_ip(request)
 
 

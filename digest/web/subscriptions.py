@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from digest.digests.send_now import send_digest_now as send
 from digest.web.forms import SubscriptionForm
 from digest.web.ratelimit import consume_or_429
 from subscriptions import selectors, services
@@ -98,8 +99,6 @@ def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_member_required
 def send_digest_now(request: HttpRequest) -> HttpResponse:
-    from digest.digests.send_now import send_digest_now as send
-
     outcome = send(request.user)
     (messages.success if outcome.sent else messages.info)(request, outcome.message)
     return redirect("subscriptions:list")

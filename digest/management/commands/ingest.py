@@ -14,9 +14,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from digest import pipeline
 from digest.papers.ingest.detect import UnknownFormat, detect_format
 from digest.papers.ingest.fetch import FetchError, fetch_url
-from digest.papers.ingest.run import ingest_content, run_pipeline_after_ingest
+from digest.papers.ingest.run import ingest_content
 from digest.papers.models import Source
 
 DEFAULT_SOURCE_NAMES = {
@@ -76,7 +77,7 @@ class Command(BaseCommand):
                 failures.append(location)
             else:
                 self.stdout.write(line)
-        matched = run_pipeline_after_ingest()
+        matched = pipeline.match()
         self.stdout.write(f"match step: {matched} new papers checked against subscriptions")
         if failures:
             raise CommandError(

@@ -10,7 +10,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from digest.digests.delivery import DeliveryReport, due_deliveries, send_due
+from digest import pipeline
+from digest.digests.delivery import DeliveryReport
 from digest.digests.scheduler import build_now
 
 
@@ -90,9 +91,9 @@ class Command(BaseCommand):
         )
 
     def deliver_all(self) -> DeliveryReport:
-        total = due_deliveries().count()
+        total = pipeline.due_delivery_count()
         progress = Progress(sys.stderr, "deliver")
-        report = send_due(
+        report = pipeline.deliver_due(
             progress=lambda so_far: progress(
                 min(so_far.total, total), max(total, so_far.total), f"sent {so_far.sent}"
             )

@@ -1,7 +1,9 @@
 """Ingesting one source end to end, the first steps of the daily run:
 
     fetch (conditional GET) → detect the format → parse → store → record the outcome on the
-    Source → the match step
+    Source
+
+(``digest.pipeline`` chains the match step after it.)
 
 The outcome on the Source is what the admin shows: ``last_status`` ok / partial / error /
 not_modified, ``last_error`` in plain words, ``last_count`` papers read, ``last_fetched_at``.
@@ -43,21 +45,6 @@ class SourceOutcome:
             text += f"; {len(self.errors)} error{'s' if len(self.errors) > 1 else ''}: "
             text += self.errors[0]
         return text
-
-
-def ingest_source(source_id: int) -> SourceOutcome:
-    """Fetch, parse and store one source, record the outcome, then run the match step."""
-    outcome = fetch_and_ingest(source_id)
-    run_pipeline_after_ingest()
-    return outcome
-
-
-def run_pipeline_after_ingest() -> int:
-    """The step after ingest: match papers not yet matched against every subscription.
-    Returns the number of papers matched."""
-    from subscriptions.matcher import match_new_papers  # the matcher imports digest models
-
-    return match_new_papers()
 
 
 def fetch_and_ingest(source_id: int) -> SourceOutcome:

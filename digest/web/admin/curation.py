@@ -2,7 +2,8 @@
 
 Every value shown here comes from feeds or people, so nothing is marked safe: display methods
 return plain strings (the templates escape them) or go through ``format_html``.
-Actions call the plain functions in ``digest.digests.curation``; the numbers come from ``digest.digests.reports``.
+Actions call the plain functions in ``digest.curation``; the numbers come from
+``digest.digests.reports``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from unfold.widgets import (
     UnfoldAdminTextInputWidget,
 )
 
-from digest.digests import curation, reports
+from digest import curation
+from digest.digests import reports
 from digest.digests.models import Delivery, DeliveryHold, Digest, DigestItem, Feedback, Suppression
 from digest.papers.models import Paper, Sighting, Source
 from digest.papers.search import search_papers

@@ -3,7 +3,7 @@ yourself, and the hold / release switch for the day's send.
 
 The pages live under the Paper admin (``/admin/papers/paper/today/``) so they share the admin's
 login, CSRF protection and permissions; the views only parse input and call
-``digest.digests.curation`` / ``digest.digests.reports``.
+``digest.curation`` / ``digest.digests.reports``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from unfold.views import UnfoldModelAdminViewMixin
 from unfold.widgets import UnfoldAdminSingleDateWidget, UnfoldAdminTextInputWidget
 
 from accounts.models import User
-from digest.digests import curation, reports
+from digest import curation
+from digest.digests import reports
 
 # Looking at what subscribers will get means looking at papers and at subscribers.
 TODAY_PERMISSIONS = ("papers.view_paper", "accounts.view_user")

@@ -2,8 +2,9 @@
 
 Featuring and hiding change papers; holding a day's send makes that day's deliveries wait and
 releasing it lets them go; a failed delivery can be sent again; a curator can mail themselves
-the exact digest a subscriber will get. The delivery code (``digest.digests.delivery``) owns sending;
-these functions only change state and enqueue its tasks.
+the exact digest a subscriber will get. The delivery code (``digest.digests.delivery``) owns
+sending; these functions change state and hand the sending and fetching to the daily run's
+tasks (``digest.tasks``), as beat would.
 """
 
 from __future__ import annotations
@@ -90,11 +91,14 @@ def release_send(date: dt.date) -> bool:
     """Lift the hold on ``date`` and let the waiting deliveries go out now.
 
     Returns False when the day was not held. The delivery code owns what "waiting" means:
-    ``release_held`` deletes the hold and wakes the senders for that day's due deliveries.
+    ``release_held`` deletes the hold and counts that day's due deliveries; senders are woken
+    for them once the release is committed.
     """
     if not DeliveryHold.objects.filter(date=date).exists():
         return False
-    delivery_module.release_held(date)
+    with transaction.atomic():
+        waiting = delivery_module.release_held(date)
+        transaction.on_commit(lambda: tasks.wake_senders(waiting))
     return True
 
 
@@ -122,12 +126,8 @@ def resend_delivery(delivery_id: int) -> Resend:
         if Suppression.objects.filter(email__iexact=delivery.to_email).exists():
             return Resend.SUPPRESSED
         delivery_module.requeue([delivery_id])
-        transaction.on_commit(lambda: enqueue_send(delivery_id))
+        transaction.on_commit(lambda: tasks.send_delivery.delay(delivery_id))
     return Resend.QUEUED
-
-
-def enqueue_send(delivery_id: int) -> None:
-    tasks.send_delivery.delay(delivery_id)
 
 
 # --- Previews and tests -----------------------------------------------------------------------

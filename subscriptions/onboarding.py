@@ -1,0 +1,40 @@
+"""A new reader's first subscription and digest schedule, set together on one page."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts import services as accounts_services
+from accounts.models import User
+from subscriptions.previewing import compose_query
+from subscriptions.services import create_subscription
+
+
+def complete_onboarding(
+    user: User,
+    *,
+    query: str,
+    categories: list[str],
+    name: str,
+    timezone: str,
+    delivery_hour: int,
+    frequency: str,
+):
+    """Create the first subscription and set the schedule, together or not at all.
+    Raises ``ValidationError`` (on ``query``) when the query does not parse."""
+    full_query = compose_query(query, categories)
+    name = " ".join(name.split()) or _default_name(query, categories)
+    with transaction.atomic():
+        subscription = create_subscription(owner=user, name=name, query=full_query)
+        accounts_services.update_digest_settings(
+            user, timezone=timezone, delivery_hour=delivery_hour, frequency=frequency
+        )
+    return subscription
+
+
+def _default_name(query: str, categories: list[str]) -> str:
+    text = " ".join(query.split())
+    if text:
+        return text if len(text) <= 60 else text[:59] + "…"
+    shown = ", ".join(categories[:3]) + (" …" if len(categories) > 3 else "")
+    return f"New in {shown}"

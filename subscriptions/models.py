@@ -87,3 +87,27 @@ class Match(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} ↔ {self.paper_id}"
+
+
+class Feedback(models.Model):
+    """A reader's rating of a paper ("more like this" / "not relevant"), from an email, the
+    archive or a page; the latest click wins. It teaches the reader's own ranking model."""
+
+    class Kind(models.TextChoices):
+        MORE = "more", "More like this"
+        LESS = "less", "Not relevant"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feedback"
+    )
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="feedback")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "digest_feedback"
+        verbose_name_plural = "feedback"
+        constraints = [models.UniqueConstraint(fields=["user", "paper"], name="feedback_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.paper_id}"

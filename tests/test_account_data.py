@@ -12,9 +12,9 @@ from django.urls import reverse
 from accounts.models import User
 from digest.digests.deletion import delete_account
 from digest.digests.export import export_user_data
-from digest.digests.models import Delivery, Digest, DigestItem, Feedback, Suppression
+from digest.digests.models import Delivery, Digest, DigestItem, Suppression
 from digest.papers.models import Paper
-from subscriptions.models import Match, Subscription
+from subscriptions.models import Feedback, Match, Subscription
 from tests.factories import (
     DeliveryFactory,
     DigestFactory,

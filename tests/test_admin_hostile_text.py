@@ -9,9 +9,9 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.digests.models import Delivery, DigestItem, Feedback, Suppression
+from digest.digests.models import Delivery, DigestItem, Suppression
 from digest.papers.models import Sighting
-from subscriptions.models import Match
+from subscriptions.models import Feedback, Match
 from tests.admin_support import HOSTILE, make_superuser
 from tests.factories import (
     DeliveryFactory,
@@ -101,7 +101,7 @@ def pages(world) -> list[str]:
         reverse("admin:digests_delivery_changelist"),
         reverse("admin:digests_delivery_change", args=[world["delivery"].pk]),
         reverse("admin:digests_suppression_changelist"),
-        reverse("admin:digests_feedback_changelist"),
+        reverse("admin:subscriptions_feedback_changelist"),
         reverse("admin:digests_deliveryhold_changelist"),
     ]
 

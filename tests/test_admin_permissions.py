@@ -26,7 +26,7 @@ CURATOR_PERMISSIONS = {
     "digests.view_delivery",
     "digests.view_suppression",
     "digests.view_deliveryhold",
-    "digests.view_feedback",
+    "subscriptions.view_feedback",
     "digests.hold_send",
     "digests.resend_delivery",
     "subscriptions.view_subscription",

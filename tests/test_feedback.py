@@ -6,7 +6,7 @@ import pytest
 from django.urls import clear_script_prefix, reverse, set_script_prefix
 
 from digest.digests.links import feedback_token, feedback_url
-from digest.digests.models import Feedback
+from subscriptions.models import Feedback
 from tests.factories import PaperFactory, UserFactory
 from tests.mailhelpers import path_of
 

@@ -9,8 +9,8 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import User
-from digest.digests.models import Delivery, DigestItem, Feedback
-from subscriptions.models import Match, Subscription
+from digest.digests.models import Delivery, DigestItem
+from subscriptions.models import Feedback, Match, Subscription
 
 EXPORT_FORMAT = "paperboy-export/1"
 

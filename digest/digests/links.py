@@ -18,9 +18,10 @@ from django.core import signing
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from digest.digests.models import Digest, Feedback
+from digest.digests.models import Digest
 from digest.digests.unsubscribe import make_token
 from digest.papers.models import Paper
+from subscriptions.models import Feedback
 
 VIEW_SALT = "paperboy.digest-view"
 FEEDBACK_SALT = "paperboy.feedback"

@@ -1,6 +1,6 @@
 """Digests and their deliveries: compose writes ``Digest`` + ``DigestItem`` + ``Delivery`` in one
 transaction; deliver moves a ``Delivery`` from pending to sent. ``Suppression`` and
-``DeliveryHold`` stop mail; ``Feedback`` is a reader's rating of a paper from an email or a page.
+``DeliveryHold`` stop mail.
 
 The tables keep the names they had when these models lived in the ``digest`` app.
 """
@@ -150,24 +150,3 @@ class DeliveryHold(models.Model):
 
     def __str__(self) -> str:
         return f"hold {self.date}"
-
-
-class Feedback(models.Model):
-    class Kind(models.TextChoices):
-        MORE = "more", "More like this"
-        LESS = "less", "Not relevant"
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feedback"
-    )
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="feedback")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    created_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        db_table = "digest_feedback"
-        verbose_name_plural = "feedback"
-        constraints = [models.UniqueConstraint(fields=["user", "paper"], name="feedback_once")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.kind} {self.paper_id}"

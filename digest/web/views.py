@@ -15,12 +15,13 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.forms import SignupForm
 from accounts.models import User
 from digest.digests import archive, links
-from digest.digests.feedback import record_feedback
-from digest.digests.models import Digest, Feedback
+from digest.digests.models import Digest
 from digest.papers import daily as papers_today
 from digest.papers.models import Paper
 from digest.web.feeds import build_feed
 from digest.web.ratelimit import consume_or_429
+from subscriptions.feedback import record_feedback
+from subscriptions.models import Feedback
 
 PAPERS_PER_PAGE = 50
 

@@ -36,10 +36,11 @@ from unfold.widgets import (
 
 from digest import curation
 from digest.digests import reports
-from digest.digests.models import Delivery, DeliveryHold, Digest, DigestItem, Feedback, Suppression
+from digest.digests.models import Delivery, DeliveryHold, Digest, DigestItem, Suppression
 from digest.papers.models import Paper, Sighting, Source
 from digest.papers.search import search_papers
 from digest.web.admin import today as admin_today
+from subscriptions.models import Feedback
 
 STATUS_LABELS = {
     "ok": "success",

@@ -68,8 +68,8 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                 item(
                     "Feedback",
                     "thumbs_up_down",
-                    "admin:digests_feedback_changelist",
-                    "digests.view_feedback",
+                    "admin:subscriptions_feedback_changelist",
+                    "subscriptions.view_feedback",
                 ),
             ],
         },

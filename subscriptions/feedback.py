@@ -4,8 +4,8 @@ paper (the latest click wins) for ranking later."""
 from __future__ import annotations
 
 from accounts.models import User
-from digest.digests.models import Feedback
 from digest.papers.models import Paper
+from subscriptions.models import Feedback
 
 
 def record_feedback(*, user_id: int, paper_id: int, kind: str) -> Feedback | None:

@@ -37,6 +37,7 @@ from unfold.widgets import (
 from digest import curation
 from digest.digests import reports
 from digest.digests.models import Delivery, DeliveryHold, Digest, DigestItem, Feedback, Suppression
+from digest.papers.ingest.addresses import AddressRefused, check_url
 from digest.papers.models import Paper, Sighting, Source
 from digest.papers.search import search_papers
 from digest.web.admin import today as admin_today
@@ -87,8 +88,26 @@ class HttpsURLMixin:
 # --- Sources ----------------------------------------------------------------------------------
 
 
+class SourceForm(forms.ModelForm):
+    class Meta:
+        model = Source
+        formfield_callback = https_formfield
+        fields = ["name", "kind", "url", "enabled"]
+
+    def clean_url(self) -> str:
+        """Refuse at once what the fetch would refuse without a look-up (another scheme, a
+        private address written out); names are checked on every fetch."""
+        url = self.cleaned_data["url"]
+        try:
+            check_url(url)
+        except AddressRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return url
+
+
 @admin.register(Source)
 class SourceAdmin(HttpsURLMixin, ModelAdmin):
+    form = SourceForm
     list_display = (
         "name",
         "kind",

@@ -13,7 +13,7 @@ from digest.papers.models import Source
 
 from . import arxiv_ids
 from .dates import parse_datetime
-from .records import EntryError, PaperRecord, ParseResult
+from .records import EntryError, PaperRecord, ParseResult, unreadable_entry
 from .text import clean_names, clean_text
 
 
@@ -29,6 +29,8 @@ def parse(content: bytes) -> ParseResult:
             result.records.append(parse_item(item))
         except InvalidEntry as exc:
             result.errors.append(EntryError(f"entry {index}", str(exc)))
+        except Exception as exc:  # one entry's surprise must not cost the others
+            result.errors.append(unreadable_entry(index, exc))
     if error:
         result.errors.append(error)
     return result

@@ -30,6 +30,7 @@ Rules, in the order they matter:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from django.utils import timezone
 from digest.papers.models import Paper, Sighting, Source
 
 from .records import PaperRecord
+from .text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,36 @@ _MAX_LENGTHS = {
     "hf_url": 1000,
 }
 _EMPTY: tuple[Any, ...] = ("", None, [])
+_TEXT_FIELDS = (
+    "title",
+    "arxiv_id",
+    "doi",
+    "link",
+    "abstract",
+    "primary_category",
+    "comment",
+    "journal_ref",
+    "announce_type",
+    "abs_url",
+    "pdf_url",
+    "code_url",
+    "hf_url",
+)
+
+
+def _text_problem(value: object) -> str:
+    """Why the database cannot store ``value`` as text, or ``""``. Parsers clean the text of
+    titles and abstracts; identifiers and links are stored as the feed wrote them, so a broken
+    character there costs its record."""
+    if not isinstance(value, str):
+        return f"is not text ({value.__class__.__name__})"
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"contains a lone surrogate (U+{ord(value[exc.start]):04X}), which is not text"
+    return ""
 
 
 @dataclass
@@ -104,7 +136,9 @@ def ingest_records(records: Iterable[PaperRecord], *, source: Source) -> IngestR
     for record in records:
         problem = invalid_reason(record)
         if problem:
-            result.errors.append(f"{record.key or record.title[:80] or '?'}: {problem}")
+            # The key may hold the very character that made the record invalid.
+            where = storable(record.key or record.title[:80] or "?")
+            result.errors.append(f"{where}: {problem}; skipped")
         else:
             valid.append(record)
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -123,11 +157,36 @@ def ingest_records(records: Iterable[PaperRecord], *, source: Source) -> IngestR
 
 
 def invalid_reason(record: PaperRecord) -> str:
-    """Why ``record`` cannot be stored, or ``""``."""
+    """Why ``record`` cannot be stored, or ``""``. Everything the database would refuse is
+    caught here, before the transaction, so that one record never costs the others."""
     if not record.key:
         return "no arXiv id, DOI or link"
     if not record.title:
         return "no title"
+    for name in _TEXT_FIELDS:
+        problem = _text_problem(getattr(record, name))
+        if problem:
+            return f"{name} {problem}"
+    for name in ("authors", "categories"):
+        values = getattr(record, name)
+        if not isinstance(values, list):
+            return f"{name} is not a list"
+        for value in values:
+            problem = _text_problem(value)
+            if problem:
+                return f"{name} {problem}"
+    for name in ("published_at", "updated_at"):
+        value = getattr(record, name)
+        if value is None:
+            continue
+        if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+            return f"{name} is not a date and time with a zone"
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            return f"{name} {value.isoformat()} is out of range"
+    if record.announced_on is not None and not isinstance(record.announced_on, dt.date):
+        return "announced_on is not a date"
     for name, limit in _MAX_LENGTHS.items():
         value = record.key if name == "key" else getattr(record, name)
         if len(value) > limit:

@@ -68,7 +68,12 @@ class Command(BaseCommand):
                 failures.append(location)
                 continue
             source = source_for(source_name or DEFAULT_SOURCE_NAMES[kind], kind, url)
-            outcome = ingest_content(source, content, kind=kind)
+            try:
+                outcome = ingest_content(source, content, kind=kind)
+            except Exception as exc:  # recorded on the source; the other inputs still go in
+                self.stderr.write(f"{location}: ingest failed: {exc.__class__.__name__}: {exc}")
+                failures.append(location)
+                continue
             line = f"{location}: {Source.Kind(kind).label} → {source.name}: {outcome.summary()}"
             if outcome.errors:
                 self.stderr.write(line)

@@ -91,6 +91,11 @@ def read_entries(content: bytes, entry_tags: frozenset[str]) -> XmlEntries:
             f"line {line}, column {column + 1}",
             f"{what} ({result.reason}); {len(result.entries)} complete entries before it were read",
         )
+    except LookupError as exc:
+        # <?xml version="1.0" encoding="x-unknown"?>: expat asks Python for the codec.
+        result.error = EntryError(
+            "document", f"the XML declares a character encoding that cannot be read ({exc})"
+        )
     except DefusedXmlException as exc:
         result.error = EntryError(
             "document", f"refused: the XML declares entities or external references ({exc})"

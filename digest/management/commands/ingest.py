@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digest import pipeline
@@ -28,14 +30,29 @@ DEFAULT_SOURCE_NAMES = {
 }
 
 
+class TooLarge(ValueError):
+    """A file or standard input larger than ``FETCH_MAX_BYTES``."""
+
+
+def read_capped(stream: BinaryIO) -> bytes:
+    """At most ``FETCH_MAX_BYTES``, as for a URL: one byte more is read to tell a file of
+    exactly the limit from a larger one, and a larger one is refused, not read into memory."""
+    limit = settings.FETCH_MAX_BYTES
+    content = stream.read(limit + 1)
+    if len(content) > limit:
+        raise TooLarge(f"larger than {limit} bytes (FETCH_MAX_BYTES); not read")
+    return content
+
+
 def read_input(location: str) -> tuple[bytes, str]:
     """The bytes of a file, a URL or ``-`` (standard input), and the location as a URL."""
     if location == "-":
-        return sys.stdin.buffer.read(), ""
+        return read_capped(sys.stdin.buffer), ""
     if location.startswith(("http://", "https://")):
         return fetch_url(location).content, location
     path = Path(location)
-    return path.read_bytes(), path.resolve().as_uri()
+    with path.open("rb") as stream:
+        return read_capped(stream), path.resolve().as_uri()
 
 
 def source_for(name: str, kind: str, url: str) -> Source:
@@ -62,7 +79,7 @@ class Command(BaseCommand):
             try:
                 content, url = read_input(location)
                 kind = detect_format(content)
-            except (OSError, FetchError, UnknownFormat) as exc:
+            except (OSError, FetchError, UnknownFormat, TooLarge) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
                 self.stderr.write(f"{location}: {reason}")
                 failures.append(location)

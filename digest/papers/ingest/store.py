@@ -19,6 +19,8 @@ Rules, in the order they matter:
   it, so it enters no digest. A digest is "new papers"; a revision of a paper from 2020 is not
   one, and subscribers who wanted it got it when it was new. The row still exists so that
   later sources (Hugging Face upvotes, a new version) merge into it.
+* **Size.** Text from a feed is capped when stored (``CAPS``), so one enormous entry cannot make
+  a row, a digest or a reader's Atom feed enormous: see ``cap_record``.
 * **Idempotence.** Fields are compared before anything is written; a row whose values did not
   change is not updated at all (``modified_at`` keeps its value).
 * **Atomicity.** One transaction per feed: papers, their updates and the source's sightings
@@ -33,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -82,6 +84,20 @@ _MAX_LENGTHS = {
     "hf_url": 1000,
 }
 _EMPTY: tuple[Any, ...] = ("", None, [])
+
+# Characters kept of each text, far above anything real and far below what hurts:
+# * title: arXiv titles stay under 300 characters, the longest journal titles under 600.
+# * abstract: arXiv refuses abstracts over 1,920 characters; journals' structured abstracts
+#   rarely pass 5,000. 20,000 keeps all of them whole.
+# * comment, journal_ref: a line or two at arXiv ("12 pages, 5 figures, accepted at ...").
+# * authors: collaborations (LIGO/Virgo, ATLAS) list a thousand names or more in the metadata,
+#   and subscribers follow authors by name, so 1,000 names are kept; 300 characters hold a
+#   name with its affiliation. Worst case about 300 KB per row, not 60 MB.
+# * categories: arXiv gives a handful; generic feeds' tags are many. 50 characters is the
+#   primary_category column.
+CAPS = {"title": 1_000, "abstract": 20_000, "comment": 2_000, "journal_ref": 1_000}
+MAX_AUTHORS, MAX_AUTHOR_CHARS = 1_000, 300
+MAX_CATEGORIES, MAX_CATEGORY_CHARS = 100, 50
 _TEXT_FIELDS = (
     "title",
     "arxiv_id",
@@ -140,7 +156,7 @@ def ingest_records(records: Iterable[PaperRecord], *, source: Source) -> IngestR
             where = storable(record.key or record.title[:80] or "?")
             result.errors.append(f"{where}: {problem}; skipped")
         else:
-            valid.append(record)
+            valid.append(cap_record(record))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -196,6 +212,24 @@ def invalid_reason(record: PaperRecord) -> str:
     if record.arxiv_version is not None and not 0 < record.arxiv_version < 2**15:
         return f"version {record.arxiv_version} out of range"
     return ""
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cap_record(record: PaperRecord) -> PaperRecord:
+    """``record`` with every text within ``CAPS`` (an ellipsis marks a cut) and at most
+    ``MAX_AUTHORS`` authors and ``MAX_CATEGORIES`` categories. Categories longer than a
+    category can be are dropped rather than cut: a cut one would name another category."""
+    return replace(
+        record,
+        **{name: _cut(getattr(record, name), limit) for name, limit in CAPS.items()},
+        authors=[_cut(name, MAX_AUTHOR_CHARS) for name in record.authors[:MAX_AUTHORS]],
+        categories=[
+            category for category in record.categories if len(category) <= MAX_CATEGORY_CHARS
+        ][:MAX_CATEGORIES],
+    )
 
 
 def _is_race(exc: Exception) -> bool:

@@ -50,6 +50,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 # and no XML can hold it. It becomes U+FFFD, as in any decoder that meets a broken sequence.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE = re.compile(r"\s+")
+# Raw characters cleaned at most. The store keeps 20,000 characters of the longest text (an
+# abstract, see store.CAPS); markup and entities never shrink text fivefold, so what lies past
+# this could never be kept, and cleaning it would cost memory (a 60 MB abstract took 1.9 GB).
+MAX_RAW_CHARS = 100_000
 _LIST_COMMA = re.compile(r",(?![^()]*\))")
 
 
@@ -85,7 +89,7 @@ def clean_text(value: object, *, keep_lines: bool = False) -> str:
     """
     if value is None:
         return ""
-    text = storable(unicodedata.normalize("NFC", html.unescape(str(value))))
+    text = storable(unicodedata.normalize("NFC", html.unescape(str(value)[:MAX_RAW_CHARS])))
     if "<" in text:  # most titles and abstracts have no markup at all
         text = strip_tags(text)
     if keep_lines:

@@ -256,3 +256,14 @@ def test_the_admin_refuses_a_source_url_it_would_refuse_to_fetch(client, url, er
     errors = response.context["adminform"].form.errors["url"]
     assert any(error in message for message in errors), errors
     assert not Source.objects.filter(name="probe").exists()
+
+
+def test_the_admin_accepts_an_allowed_network(client, settings):
+    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    client.force_login(make_curator())
+    for name, url in (("local", "http://127.0.0.1:8001/feed.xml"), ("named", "http://localhost/")):
+        response = client.post(
+            reverse("admin:papers_source_add"), {"name": name, "kind": Source.Kind.FEED, "url": url}
+        )
+        assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Source.objects.count() == 2

@@ -127,10 +127,14 @@ def check_url(url: str) -> None:
         raise AddressRefused("only http and https URLs can be fetched")
     host = (parts.hostname or "").rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
-        raise AddressRefused(
-            f"refused to fetch from {host}: it is a loopback name; feeds are fetched from public "
-            "addresses only (an operator can allow a network with FETCH_ALLOWED_NETWORKS)"
-        )
+        # Always loopback (RFC 6761), without asking a resolver.
+        if refusal(ipaddress.ip_address("127.0.0.1")):
+            raise AddressRefused(
+                f"refused to fetch from {host}: it is a loopback name; feeds are fetched from "
+                "public addresses only (an operator can allow a network with "
+                "FETCH_ALLOWED_NETWORKS)"
+            )
+        return
     try:
         address = _parse_ip(host)
     except ValueError:

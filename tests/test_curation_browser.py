@@ -93,29 +93,29 @@ def test_a_curator_curates_previews_holds_and_releases_the_send(
     page.wait_for_url(f"{admin}/")
 
     # Hide the spam from its change page.
-    page.goto(f"{admin}/digest/paper/{spam.pk}/change/")
+    page.goto(f"{admin}/papers/paper/{spam.pk}/change/")
     page.check("input[name=hidden]")
     page.click("button[name=_save]")
-    page.wait_for_url(f"{admin}/digest/paper/")
+    page.wait_for_url(f"{admin}/papers/paper/")
 
     # Feature the landmark with the bulk action.
     page.check(f"input.action-select[value='{landmark.pk}']")
     page.select_option("select[name=action]", "feature")
     page.click("button[name=index]")
-    page.wait_for_url(f"{admin}/digest/paper/")
+    page.wait_for_url(f"{admin}/papers/paper/")
 
     # Add a note to the subtle paper.
-    page.goto(f"{admin}/digest/paper/{subtle.pk}/change/")
+    page.goto(f"{admin}/papers/paper/{subtle.pk}/change/")
     page.fill("textarea[name=curator_note]", note)
     page.click("button[name=_save]")
-    page.wait_for_url(f"{admin}/digest/paper/")
+    page.wait_for_url(f"{admin}/papers/paper/")
 
     assert Paper.objects.get(pk=spam.pk).hidden
     assert Paper.objects.get(pk=landmark.pk).featured
     assert Paper.objects.get(pk=subtle.pk).curator_note == note
 
     # Preview the reader's email on Today's issue, at both widths.
-    page.goto(f"{admin}/digest/paper/today/")
+    page.goto(f"{admin}/papers/paper/today/")
     page.fill("#id_subscriber", reader.email)
     page.click("#show-preview")
     for width in (1280, 375):

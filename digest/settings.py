@@ -9,6 +9,7 @@ start without a ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -53,6 +54,18 @@ def envfloat(name: str, default: float) -> float:
 
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def envnetworks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated networks in CIDR notation (``10.1.2.0/24,::1/128``); an address alone is a
+    network of one."""
+    networks = []
+    for item in envlist(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not a network ({exc})") from exc
+    return networks
 
 
 def parse_email_url(url: str) -> dict[str, object]:
@@ -268,6 +281,11 @@ ARXIV_DELAY_SECONDS = envfloat("ARXIV_DELAY_SECONDS", 3)
 POLITE_HOSTS = envlist("POLITE_HOSTS", "arxiv.org")
 # A feed larger than this is refused rather than read into memory.
 FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 50 * 1024 * 1024)
+# Feeds are fetched from public addresses only (no loopback, private, link-local, multicast...:
+# a Source URL must not reach into the private network). These networks are allowed too, e.g.
+# "10.1.2.0/24" for a feed server on the private network, or "127.0.0.0/8,::1/128" for a
+# developer serving a feed from their own machine.
+FETCH_ALLOWED_NETWORKS = envnetworks("FETCH_ALLOWED_NETWORKS", "")
 
 # --- Matching (subscriptions/matcher.py) -------------------------------------------------------
 # The last MATCH_RECENT_DAYS days of papers are what previews search and what ranking measures

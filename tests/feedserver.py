@@ -1,18 +1,28 @@
 """A real HTTP server on loopback that serves recorded feeds, for fetch and worker tests.
 
-Each route answers with a body, a status and optional ETag / Last-Modified (and then honours
-conditional GETs with ``304 Not Modified``), or holds the response until the test ends (a
-server that never answers). Every request is recorded with its headers and arrival time.
+Each route answers with a body, a status, optional ETag / Last-Modified (and then honours
+conditional GETs with ``304 Not Modified``) and other headers (``Location``), or holds the
+response until the test ends (a server that never answers). Every request is recorded with its
+headers and arrival time. With an ``ssl.SSLContext`` it serves HTTPS and records the host name
+each client sent in TLS (SNI).
+
+Feeds are fetched from public addresses only; ``serve_feeds(settings)`` allows loopback
+(``FETCH_ALLOWED_NETWORKS``) through pytest-django's ``settings`` fixture, which restores it
+after the test, unless the test asks otherwise (``allow_loopback=False``).
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
 
 
 @dataclass
@@ -23,6 +33,7 @@ class Route:
     etag: str = ""
     last_modified: str = ""
     hold: bool = False  # never answer (until the server stops)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,6 +49,7 @@ class FeedServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[SeenRequest] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    server_names: list[str | None] = field(default_factory=list)  # TLS SNI, one per handshake
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -59,7 +71,7 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if route.hold:
                 server.release.wait(30)
                 return
-            headers = {}
+            headers = dict(route.headers)
             if route.etag:
                 headers["ETag"] = route.etag
             if route.last_modified:
@@ -93,12 +105,20 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_feeds() -> Iterator[FeedServer]:
+def serve_feeds(
+    settings: Any, *, allow_loopback: bool = True, tls: ssl.SSLContext | None = None
+) -> Iterator[FeedServer]:
+    settings.FETCH_ALLOWED_NETWORKS = LOOPBACK if allow_loopback else []
     feeds = FeedServer()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(feeds))
     httpd.daemon_threads = True
     httpd.block_on_close = False
-    feeds.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    scheme = "http"
+    if tls is not None:
+        tls.sni_callback = lambda _sock, name, _context: feeds.server_names.append(name)
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+        scheme = "https"
+    feeds.base_url = f"{scheme}://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, name="feed-server", daemon=True)
     thread.start()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import xml.etree.ElementTree as ET
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -11,12 +12,14 @@ from django.utils import timezone
 
 from digest.papers.models import Paper, Sighting
 from digest.papers.search import search_papers
+from subscriptions.models import Match
 from tests.admin_support import form_data, make_curator
-from tests.factories import PaperFactory, SourceFactory
+from tests.factories import PaperFactory, SourceFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:papers_paper_changelist"
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
@@ -252,3 +255,42 @@ def test_bulk_actions_leave_a_history_entry_per_paper(curator_client):
     assert sorted(entries.values_list("object_id", flat=True)) == sorted(
         str(paper.pk) for paper in papers
     )
+
+
+def test_control_characters_typed_in_the_admin_never_reach_a_readers_atom_feed(
+    curator_client, client, isolated_cache
+):
+    reader = UserFactory()
+    paper = PaperFactory(title="Clean title")
+    Match.objects.create(subscription=SubscriptionFactory(owner=reader), paper=paper, owner=reader)
+
+    edited = change(
+        curator_client,
+        paper,
+        title="Quantum\x0bcomputing\x1f now",
+        abstract="An \x08abstract with\x1b[31m escapes",  # NUL: Django's own clear error
+        authors_lines="Ada\x0cLovelace\nAlan\x01 Turing",
+        categories_line="cs.LG\x02 quant-ph",
+        curator_note="Read this\x07 first.\n\nThen section\x0b3.",
+    )
+
+    response = client.get(reverse("feed", args=[reader.feed_token]))
+    assert response.status_code == 200
+    root = ET.fromstring(response.content)
+    assert root.find(f"{ATOM}entry/{ATOM}title").text == "Quantum computing now"
+    assert edited.title == "Quantum computing now"
+    assert edited.abstract == "An abstract with [31m escapes"
+    assert edited.authors == ["Ada Lovelace", "Alan Turing"]
+    assert edited.categories == ["cs.LG", "quant-ph"]
+    assert edited.curator_note == "Read this first.\n\nThen section 3."
+
+
+def test_a_title_of_control_characters_only_is_refused(curator_client):
+    paper = PaperFactory(title="Kept")
+    url = reverse("admin:papers_paper_change", args=[paper.pk])
+    data = form_data(curator_client.get(url).content.decode(), "paper_form")
+    data["title"] = "\x01\x02"
+    response = curator_client.post(url, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["title"] == ["A paper needs a title."]
+    assert Paper.objects.get(pk=paper.pk).title == "Kept"

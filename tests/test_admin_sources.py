@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +12,7 @@ from django.utils import timezone
 from digest.papers.models import Sighting, Source
 from tests.admin_support import eager_tasks, form_data, make_curator
 from tests.factories import PaperFactory, SourceFactory
+from tests.feedserver import Route, serve_feeds
 
 pytestmark = pytest.mark.django_db
 
@@ -27,33 +26,14 @@ def curator_client(client):
 
 
 @pytest.fixture
-def feed_server(fixture_path) -> Iterator[str]:
+def feed_server(fixture_path, settings) -> Iterator[str]:
     """A real HTTP server on loopback serving the recorded arXiv RSS listing at /feed.xml."""
-    body = fixture_path("arxiv_rss_cs_multi.xml").read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            if self.path != "/feed.xml":
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve_feeds(settings) as server:
+        server.routes["/feed.xml"] = Route(
+            fixture_path("arxiv_rss_cs_multi.xml").read_bytes(),
+            content_type="application/rss+xml",
+        )
+        yield server.base_url
 
 
 def test_a_curator_adds_a_source(curator_client):

@@ -102,8 +102,8 @@ def test_a_broken_input_fails_after_the_valid_ones_are_ingested(fixture_path, tm
     assert Source.objects.get(name="arXiv listing (manual import)").last_status == "partial"
 
 
-def test_urls_are_fetched(fixture_path):
-    with serve_feeds() as server:
+def test_urls_are_fetched(fixture_path, settings):
+    with serve_feeds(settings) as server:
         server.routes["/daily"] = Route(
             fixture_path("hf_daily_papers_2026.json").read_bytes(), content_type="application/json"
         )

@@ -27,7 +27,7 @@ LAST_MODIFIED = "Thu, 24 Sep 2026 08:58:05 GMT"
 def server(fixture_path, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     rss = fixture_path("arxiv_rss_cs_multi.xml").read_bytes()
-    with serve_feeds() as feeds:
+    with serve_feeds(settings) as feeds:
         feeds.routes.update(
             {
                 "/rss": Route(rss, etag='"rss-v1"', last_modified=LAST_MODIFIED),
@@ -128,6 +128,7 @@ def test_a_server_that_does_not_answer_times_out(server, settings):
 
 
 def test_a_refused_connection_is_a_clear_error(settings):
+    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -264,10 +264,10 @@ def test_invalid_records_are_reported_and_valid_ones_stored(rss_records, rss_sou
     result = ingest_records(bad + rss_records, source=rss_source)
     assert result.created == 4
     assert result.errors == [
-        "arxiv:2601.00001: no title",
-        "No identity at all: no arXiv id, DOI or link",
-        "arxiv:2601.00002: doi is longer than 200 characters",
-        "arxiv:2601.00003: upvotes -1 out of range",
+        "arxiv:2601.00001: no title; skipped",
+        "No identity at all: no arXiv id, DOI or link; skipped",
+        "arxiv:2601.00002: doi is longer than 200 characters; skipped",
+        "arxiv:2601.00003: upvotes -1 out of range; skipped",
     ]
     assert str(result) == "4 created, 0 updated, 0 unchanged, 4 skipped"
 

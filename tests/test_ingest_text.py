@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
+
 import pytest
 
 from digest.papers.ingest.arxiv_ids import find_arxiv_id, parse_arxiv_id
 from digest.papers.ingest.doi import normalize_doi
-from digest.papers.ingest.text import clean_text, split_authors
+from digest.papers.ingest.text import MAX_RAW_CHARS, clean_text, split_authors
 
 
 @pytest.mark.parametrize(
@@ -32,6 +35,32 @@ from digest.papers.ingest.text import clean_text, split_authors
 )
 def test_clean_text(raw, clean):
     assert clean_text(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("lone \ud800 surrogate", "lone \ufffd surrogate"),
+        ("&#xD800; as an entity", "\ufffd as an entity"),
+        ("nonchar\ufffe\uffff acters", "nonchar acters"),
+        ("C1\x85 control", "C1 control"),
+    ],
+)
+def test_clean_text_keeps_only_what_a_database_utf8_and_xml_accept(raw, clean):
+    text = clean_text(raw)
+    assert text == clean
+    text.encode("utf-8")  # no surrogate left
+    ET.fromstring(f"<t>{escape(text)}</t>")  # valid XML 1.0 text
+
+
+def test_clean_text_can_keep_paragraphs():
+    note = "First\x07 line\r\n  second   line\n\n\n\nlast\x0bpart "
+    assert clean_text(note, keep_lines=True) == "First line\nsecond line\n\nlast part"
+    assert clean_text(note) == "First line second line last part"
+
+
+def test_clean_text_reads_at_most_a_bounded_amount():
+    assert len(clean_text("word " * 1_000_000)) < MAX_RAW_CHARS
 
 
 def test_author_lists():

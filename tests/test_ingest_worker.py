@@ -16,7 +16,7 @@ from digest.papers.models import Paper, Source
 from digest.tasks import ingest_source
 from subscriptions.models import Match
 from tests.factories import SourceFactory, SubscriptionFactory
-from tests.feedserver import Route, serve_feeds
+from tests.feedserver import LOOPBACK, Route, serve_feeds
 from tests.subprocesses import PROJECT_DIR, child_env
 
 WORKER_DEADLINE = 90  # seconds: a cold worker start on a busy two-core machine is slow
@@ -43,7 +43,12 @@ def worker(transactional_db, redis_url, tmp_path) -> Iterator[subprocess.Popen]:
                 f"ingest-test-{uuid.uuid4().hex[:8]}@%h",
             ],
             cwd=PROJECT_DIR,
-            env=child_env(REDIS_URL=redis_url, VAR_DIR=str(tmp_path / "var")),
+            env=child_env(
+                REDIS_URL=redis_url,
+                VAR_DIR=str(tmp_path / "var"),
+                # The worker fetches from the tests' feed server, on loopback.
+                FETCH_ALLOWED_NETWORKS=",".join(LOOPBACK),
+            ),
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -81,10 +86,10 @@ def wait_until(condition, what: str, process: subprocess.Popen) -> None:
 
 
 def test_beat_task_fans_out_and_a_real_worker_ingests_each_enabled_source(
-    worker, redis_url, fixture_path
+    worker, redis_url, fixture_path, settings
 ):
     subscription = SubscriptionFactory(query="anomaly")
-    with serve_feeds() as server:
+    with serve_feeds(settings) as server:
         server.routes["/rss"] = Route(fixture_path("arxiv_rss_cs_multi.xml").read_bytes())
         server.routes["/hf"] = Route(
             fixture_path("hf_daily_papers_2026.json").read_bytes(),
@@ -116,8 +121,8 @@ def test_beat_task_fans_out_and_a_real_worker_ingests_each_enabled_source(
     assert Match.objects.get(subscription=subscription).paper.arxiv_id == "2609.26820"
 
 
-def test_running_the_same_ingest_task_twice_is_harmless(worker, redis_url, fixture_path):
-    with serve_feeds() as server:
+def test_running_the_same_ingest_task_twice_is_harmless(worker, redis_url, fixture_path, settings):
+    with serve_feeds(settings) as server:
         server.routes["/rss"] = Route(fixture_path("arxiv_rss_cs_multi.xml").read_bytes())
         source = SourceFactory(url=server.url("/rss"))
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digest import pipeline
@@ -28,14 +30,29 @@ DEFAULT_SOURCE_NAMES = {
 }
 
 
+class TooLarge(ValueError):
+    """A file or standard input larger than ``FETCH_MAX_BYTES``."""
+
+
+def read_capped(stream: BinaryIO) -> bytes:
+    """At most ``FETCH_MAX_BYTES``, as for a URL: one byte more is read to tell a file of
+    exactly the limit from a larger one, and a larger one is refused, not read into memory."""
+    limit = settings.FETCH_MAX_BYTES
+    content = stream.read(limit + 1)
+    if len(content) > limit:
+        raise TooLarge(f"larger than {limit} bytes (FETCH_MAX_BYTES); not read")
+    return content
+
+
 def read_input(location: str) -> tuple[bytes, str]:
     """The bytes of a file, a URL or ``-`` (standard input), and the location as a URL."""
     if location == "-":
-        return sys.stdin.buffer.read(), ""
+        return read_capped(sys.stdin.buffer), ""
     if location.startswith(("http://", "https://")):
         return fetch_url(location).content, location
     path = Path(location)
-    return path.read_bytes(), path.resolve().as_uri()
+    with path.open("rb") as stream:
+        return read_capped(stream), path.resolve().as_uri()
 
 
 def source_for(name: str, kind: str, url: str) -> Source:
@@ -62,13 +79,18 @@ class Command(BaseCommand):
             try:
                 content, url = read_input(location)
                 kind = detect_format(content)
-            except (OSError, FetchError, UnknownFormat) as exc:
+            except (OSError, FetchError, UnknownFormat, TooLarge) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
                 self.stderr.write(f"{location}: {reason}")
                 failures.append(location)
                 continue
             source = source_for(source_name or DEFAULT_SOURCE_NAMES[kind], kind, url)
-            outcome = ingest_content(source, content, kind=kind)
+            try:
+                outcome = ingest_content(source, content, kind=kind)
+            except Exception as exc:  # recorded on the source; the other inputs still go in
+                self.stderr.write(f"{location}: ingest failed: {exc.__class__.__name__}: {exc}")
+                failures.append(location)
+                continue
             line = f"{location}: {Source.Kind(kind).label} → {source.name}: {outcome.summary()}"
             if outcome.errors:
                 self.stderr.write(line)

@@ -15,7 +15,7 @@ from digest.papers.models import Source
 from . import arxiv_ids
 from .dates import parse_datetime
 from .doi import normalize_doi
-from .records import EntryError, PaperRecord, ParseResult
+from .records import EntryError, PaperRecord, ParseResult, unreadable_entry
 from .text import clean_names, clean_text
 from .xmlread import ARXIV, ATOM, child_text, read_entries
 
@@ -32,6 +32,8 @@ def parse(content: bytes) -> ParseResult:
             result.records.append(parse_entry(entry))
         except InvalidEntry as exc:
             result.errors.append(EntryError(f"entry {index}", str(exc)))
+        except Exception as exc:  # one entry's surprise must not cost the others
+            result.errors.append(unreadable_entry(index, exc))
     if read.error:
         result.errors.append(read.error)
     return result

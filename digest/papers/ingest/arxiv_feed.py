@@ -19,7 +19,7 @@ from digest.papers.models import Source
 from . import arxiv_ids
 from .dates import local_date
 from .doi import normalize_doi
-from .records import EntryError, PaperRecord, ParseResult
+from .records import EntryError, PaperRecord, ParseResult, unreadable_entry
 from .text import clean_text, split_authors
 from .xmlread import ARXIV, ATOM, DC, child_text, read_entries
 
@@ -44,6 +44,9 @@ def parse(content: bytes) -> ParseResult:
             record = read_item(element)
         except InvalidEntry as exc:
             result.errors.append(EntryError(f"entry {index}", str(exc)))
+            continue
+        except Exception as exc:  # one entry's surprise must not cost the others
+            result.errors.append(unreadable_entry(index, exc))
             continue
         result.records.append(record)
     if read.error:

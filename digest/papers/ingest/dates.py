@@ -1,7 +1,8 @@
 """Dates as feeds write them: ISO 8601 (Atom, JSON) and RFC 822 (RSS).
 
 A date that cannot be read is ``None``, not an error: a paper with an odd date is still a paper.
-Datetimes without a zone are taken as UTC.
+So is a date that cannot be stored (before year 1 or after 9999 once in UTC). Datetimes without
+a zone are taken as UTC.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from dateutil import parser as dateutil_parser
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    # Stored in UTC: "0001-01-01T00:00:00+14:00" is a day before year 1 there, which no
+    # datetime (and no database) holds. Such a date cannot be used; OverflowError says so.
+    value.astimezone(dt.UTC)
+    return value
 
 
 def parse_datetime(text: str | None) -> dt.datetime | None:
@@ -25,11 +30,11 @@ def parse_datetime(text: str | None) -> dt.datetime | None:
         return None
     try:
         return _aware(dt.datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     try:
         return _aware(email.utils.parsedate_to_datetime(value))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         pass
     try:
         return _aware(dateutil_parser.parse(value))

@@ -14,7 +14,6 @@ recognised and its parser can keep the entries before the break:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
@@ -64,7 +63,11 @@ def detect_format(content: bytes) -> str:
 
 def _detect_json(content: bytes, head: str) -> str:
     try:
-        data = json.loads(content.decode("utf-8-sig"))
+        data = huggingface.JSON.decode(content.decode("utf-8-sig"))
+    except RecursionError as exc:
+        if re.match(r'\[\s*\{\s*"paper"\s*:', head):
+            return Source.Kind.HF_DAILY  # its parser keeps the entries before the deep one
+        raise UnknownFormat("invalid JSON (nested too deeply to read)") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         # Truncated or broken JSON that starts like a daily-papers list: its parser keeps the
         # entries before the break.

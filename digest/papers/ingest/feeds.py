@@ -22,9 +22,9 @@ from . import arxiv_ids
 from .arxiv_feed import DESCRIPTION
 from .dates import from_struct_time
 from .doi import normalize_doi
-from .records import EntryError, PaperRecord, ParseResult
+from .records import EntryError, PaperRecord, ParseResult, unreadable_entry
 from .text import clean_names, clean_text, split_authors
-from .xmlread import ATOM, RSS1, read_entries
+from .xmlread import ATOM, RSS1, read_entries, replace_invalid_references
 
 _ENTRY_TAGS = frozenset({"item", f"{ATOM}entry", f"{RSS1}item"})
 
@@ -34,6 +34,7 @@ class InvalidEntry(ValueError):
 
 
 def parse(content: bytes) -> ParseResult:
+    content = replace_invalid_references(content)  # both passes read the same document
     strict = read_entries(content, _ENTRY_TAGS)
     # A stream, never a string: feedparser treats a string as a URL or a file name to open.
     feed = feedparser.parse(io.BytesIO(content), sanitize_html=True, resolve_relative_uris=True)
@@ -46,6 +47,8 @@ def parse(content: bytes) -> ParseResult:
             result.records.append(parse_entry(entry))
         except InvalidEntry as exc:
             result.errors.append(EntryError(f"entry {index}", str(exc)))
+        except Exception as exc:  # one entry's surprise must not cost the others
+            result.errors.append(unreadable_entry(index, exc))
     if strict.error and strict.reason and not strict.truncated:
         # Not cut off but not well-formed either: feedparser recovered what it could.
         result.errors.append(

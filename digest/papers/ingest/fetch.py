@@ -6,6 +6,7 @@
 * ``FETCH_TIMEOUT`` bounds connecting, each wait for data *and* the whole download, so a
   server that trickles bytes cannot hold a worker forever; ``FETCH_MAX_BYTES`` bounds the size.
 * A polite gap between requests to arXiv, shared by all workers (see ``polite``).
+* Only public addresses, checked on every connection, redirects included (see ``addresses``).
 
 Every failure is a ``FetchError`` whose message a curator can act on.
 """
@@ -20,6 +21,7 @@ import requests
 from django.conf import settings
 from urllib3.exceptions import ReadTimeoutError
 
+from .addresses import AddressRefused, public_session
 from .polite import polite_host, wait_for_turn
 
 ACCEPT = (
@@ -62,9 +64,12 @@ def fetch_url(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
         headers["If-Modified-Since"] = last_modified
     deadline = time.monotonic() + timeout
     try:
-        with requests.get(
-            url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=True
-        ) as response:
+        with (
+            public_session() as session,
+            session.get(
+                url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=True
+            ) as response,
+        ):
             if response.status_code == 304:
                 return Fetched(
                     url=response.url, status_code=304, etag=etag, last_modified=last_modified
@@ -82,6 +87,10 @@ def fetch_url(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
                 etag=response.headers.get("ETag", ""),
                 last_modified=response.headers.get("Last-Modified", ""),
             )
+    except AddressRefused as exc:
+        # Raised before connecting: nothing of what the address would have answered is shown,
+        # and an open port looks the same as a closed one.
+        raise FetchError(str(exc)) from exc
     except requests.Timeout as exc:
         raise FetchError(f"timed out after {timeout:g} s waiting for {url}") from exc
     except requests.ConnectionError as exc:

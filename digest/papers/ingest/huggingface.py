@@ -13,12 +13,22 @@ from digest.papers.models import Source
 
 from . import arxiv_ids
 from .dates import parse_datetime
-from .records import EntryError, PaperRecord, ParseResult
+from .records import EntryError, PaperRecord, ParseResult, unreadable_entry
 from .text import clean_names, clean_text
 
 
 class InvalidEntry(ValueError):
     """An entry Paperboy cannot use; the message says why."""
+
+
+def _bounded_int(digits: str) -> int | None:
+    """A JSON integer, unless it is longer than any count: Python refuses to convert more than
+    4,300 digits (ValueError), and no upvote count has 20. Such a number reads as absent."""
+    return int(digits) if len(digits.lstrip("-")) <= 20 else None
+
+
+# Reads every JSON document ingest sees (detection too).
+JSON = json.JSONDecoder(parse_int=_bounded_int)
 
 
 def parse(content: bytes) -> ParseResult:
@@ -29,6 +39,8 @@ def parse(content: bytes) -> ParseResult:
             result.records.append(parse_item(item))
         except InvalidEntry as exc:
             result.errors.append(EntryError(f"entry {index}", str(exc)))
+        except Exception as exc:  # one entry's surprise must not cost the others
+            result.errors.append(unreadable_entry(index, exc))
     if error:
         result.errors.append(error)
     return result
@@ -79,7 +91,6 @@ def read_json_list(content: bytes) -> tuple[list[Any], EntryError | None]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return [], EntryError("document", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-    decoder = json.JSONDecoder()
     items: list[Any] = []
 
     def fail(position: int, message: str) -> tuple[list[Any], EntryError]:
@@ -97,11 +108,14 @@ def read_json_list(content: bytes) -> tuple[list[Any], EntryError | None]:
     else:
         while True:
             try:
-                item, position = decoder.raw_decode(text, position)
+                item, position = JSON.raw_decode(text, position)
             except json.JSONDecodeError as exc:
                 if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
                     return fail(exc.pos, f"the document ends early ({exc.msg})")
                 return fail(exc.pos, f"the JSON is broken ({exc.msg})")
+            except RecursionError:
+                # Arrays in arrays 200,000 deep: Python's JSON reader gives up; so do we.
+                return fail(position, "the JSON is nested too deeply to read")
             items.append(item)
             position = _skip_space(text, position)
             if text.startswith(",", position):

@@ -9,7 +9,10 @@ are still returned, so a partial feed ingests what is valid.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -64,6 +67,13 @@ class EntryError:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
+
+
+def unreadable_entry(index: int, exc: Exception) -> EntryError:
+    """An entry whose reading failed in a way no parser rule foresaw: it is skipped and named,
+    the entries around it are kept (the worker log has the traceback)."""
+    logger.warning("entry %s could not be read", index, exc_info=exc)
+    return EntryError(f"entry {index}", f"could not be read ({exc.__class__.__name__}: {exc})")
 
 
 @dataclass

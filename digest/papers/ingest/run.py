@@ -21,6 +21,7 @@ from digest.papers.models import Source
 from .detect import UnknownFormat, detect_format, parse_document
 from .fetch import FetchError, fetch_url
 from .store import IngestResult, ingest_records
+from .text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,8 @@ def record_outcome(
     values: dict[str, object] = {
         "last_fetched_at": timezone.now(),
         "last_status": outcome.status,
-        "last_error": "\n".join(errors),
+        # Messages quote what the feed said; the row must be writable whatever it was.
+        "last_error": storable("\n".join(errors)),
         "last_count": outcome.count,
     }
     if etag is not None:

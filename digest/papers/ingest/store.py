@@ -19,6 +19,8 @@ Rules, in the order they matter:
   it, so it enters no digest. A digest is "new papers"; a revision of a paper from 2020 is not
   one, and subscribers who wanted it got it when it was new. The row still exists so that
   later sources (Hugging Face upvotes, a new version) merge into it.
+* **Size.** Text from a feed is capped when stored (``CAPS``), so one enormous entry cannot make
+  a row, a digest or a reader's Atom feed enormous: see ``cap_record``.
 * **Idempotence.** Fields are compared before anything is written; a row whose values did not
   change is not updated at all (``modified_at`` keeps its value).
 * **Atomicity.** One transaction per feed: papers, their updates and the source's sightings
@@ -30,9 +32,10 @@ Rules, in the order they matter:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -42,6 +45,7 @@ from django.utils import timezone
 from digest.papers.models import Paper, Sighting, Source
 
 from .records import PaperRecord
+from .text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +85,50 @@ _MAX_LENGTHS = {
 }
 _EMPTY: tuple[Any, ...] = ("", None, [])
 
+# Characters kept of each text, far above anything real and far below what hurts:
+# * title: arXiv titles stay under 300 characters, the longest journal titles under 600.
+# * abstract: arXiv refuses abstracts over 1,920 characters; journals' structured abstracts
+#   rarely pass 5,000. 20,000 keeps all of them whole.
+# * comment, journal_ref: a line or two at arXiv ("12 pages, 5 figures, accepted at ...").
+# * authors: collaborations (LIGO/Virgo, ATLAS) list a thousand names or more in the metadata,
+#   and subscribers follow authors by name, so 1,000 names are kept; 300 characters hold a
+#   name with its affiliation. Worst case about 300 KB per row, not 60 MB.
+# * categories: arXiv gives a handful; generic feeds' tags are many. 50 characters is the
+#   primary_category column.
+CAPS = {"title": 1_000, "abstract": 20_000, "comment": 2_000, "journal_ref": 1_000}
+MAX_AUTHORS, MAX_AUTHOR_CHARS = 1_000, 300
+MAX_CATEGORIES, MAX_CATEGORY_CHARS = 100, 50
+_TEXT_FIELDS = (
+    "title",
+    "arxiv_id",
+    "doi",
+    "link",
+    "abstract",
+    "primary_category",
+    "comment",
+    "journal_ref",
+    "announce_type",
+    "abs_url",
+    "pdf_url",
+    "code_url",
+    "hf_url",
+)
+
+
+def _text_problem(value: object) -> str:
+    """Why the database cannot store ``value`` as text, or ``""``. Parsers clean the text of
+    titles and abstracts; identifiers and links are stored as the feed wrote them, so a broken
+    character there costs its record."""
+    if not isinstance(value, str):
+        return f"is not text ({value.__class__.__name__})"
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"contains a lone surrogate (U+{ord(value[exc.start]):04X}), which is not text"
+    return ""
+
 
 @dataclass
 class IngestResult:
@@ -104,9 +152,11 @@ def ingest_records(records: Iterable[PaperRecord], *, source: Source) -> IngestR
     for record in records:
         problem = invalid_reason(record)
         if problem:
-            result.errors.append(f"{record.key or record.title[:80] or '?'}: {problem}")
+            # The key may hold the very character that made the record invalid.
+            where = storable(record.key or record.title[:80] or "?")
+            result.errors.append(f"{where}: {problem}; skipped")
         else:
-            valid.append(record)
+            valid.append(cap_record(record))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -123,11 +173,36 @@ def ingest_records(records: Iterable[PaperRecord], *, source: Source) -> IngestR
 
 
 def invalid_reason(record: PaperRecord) -> str:
-    """Why ``record`` cannot be stored, or ``""``."""
+    """Why ``record`` cannot be stored, or ``""``. Everything the database would refuse is
+    caught here, before the transaction, so that one record never costs the others."""
     if not record.key:
         return "no arXiv id, DOI or link"
     if not record.title:
         return "no title"
+    for name in _TEXT_FIELDS:
+        problem = _text_problem(getattr(record, name))
+        if problem:
+            return f"{name} {problem}"
+    for name in ("authors", "categories"):
+        values = getattr(record, name)
+        if not isinstance(values, list):
+            return f"{name} is not a list"
+        for value in values:
+            problem = _text_problem(value)
+            if problem:
+                return f"{name} {problem}"
+    for name in ("published_at", "updated_at"):
+        value = getattr(record, name)
+        if value is None:
+            continue
+        if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+            return f"{name} is not a date and time with a zone"
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            return f"{name} {value.isoformat()} is out of range"
+    if record.announced_on is not None and not isinstance(record.announced_on, dt.date):
+        return "announced_on is not a date"
     for name, limit in _MAX_LENGTHS.items():
         value = record.key if name == "key" else getattr(record, name)
         if len(value) > limit:
@@ -137,6 +212,24 @@ def invalid_reason(record: PaperRecord) -> str:
     if record.arxiv_version is not None and not 0 < record.arxiv_version < 2**15:
         return f"version {record.arxiv_version} out of range"
     return ""
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cap_record(record: PaperRecord) -> PaperRecord:
+    """``record`` with every text within ``CAPS`` (an ellipsis marks a cut) and at most
+    ``MAX_AUTHORS`` authors and ``MAX_CATEGORIES`` categories. Categories longer than a
+    category can be are dropped rather than cut: a cut one would name another category."""
+    return replace(
+        record,
+        **{name: _cut(getattr(record, name), limit) for name, limit in CAPS.items()},
+        authors=[_cut(name, MAX_AUTHOR_CHARS) for name in record.authors[:MAX_AUTHORS]],
+        categories=[
+            category for category in record.categories if len(category) <= MAX_CATEGORY_CHARS
+        ][:MAX_CATEGORIES],
+    )
 
 
 def _is_race(exc: Exception) -> bool:

@@ -42,10 +42,18 @@ _BLOCK = frozenset((
 _TAG = re.compile(
     r"</?(?P<name>[a-zA-Z][a-zA-Z0-9]*)(?=[\s/>])(?:[^<>\"']|\"[^\"]*\"|'[^']*')*>",
 )
-# C0 controls except tab/newline/carriage return, DEL, and the C1 block. PostgreSQL refuses
-# NUL in text; the others only ever come from broken encodings.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 controls except tab/newline/carriage return, DEL, the C1 block and the two noncharacters
+# XML 1.0 forbids (U+FFFE, U+FFFF). PostgreSQL refuses NUL in text, XML (a reader's Atom feed)
+# refuses every C0 control; all of them only ever come from broken encodings or typing mishaps.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# A UTF-16 surrogate on its own ("\ud800" in JSON) is not a character: no database, no UTF-8
+# and no XML can hold it. It becomes U+FFFD, as in any decoder that meets a broken sequence.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE = re.compile(r"\s+")
+# Raw characters cleaned at most. The store keeps 20,000 characters of the longest text (an
+# abstract, see store.CAPS); markup and entities never shrink text fivefold, so what lies past
+# this could never be kept, and cleaning it would cost memory (a 60 MB abstract took 1.9 GB).
+MAX_RAW_CHARS = 100_000
 _LIST_COMMA = re.compile(r",(?![^()]*\))")
 
 
@@ -64,18 +72,29 @@ def strip_tags(text: str) -> str:
     return _TAG.sub(_replace_tag, text)
 
 
-def clean_text(value: object) -> str:
-    """Plain one-line text: entities decoded, HTML removed, whitespace and hard wraps collapsed.
+def storable(text: str) -> str:
+    """``text`` with only characters that a database, UTF-8 and XML 1.0 all accept; nothing
+    else changes (for messages, which must keep their ``<`` and spacing)."""
+    return _CONTROL.sub(" ", _SURROGATE.sub("\ufffd", text))
+
+
+def clean_text(value: object, *, keep_lines: bool = False) -> str:
+    """Plain one-line text: entities decoded, HTML removed, whitespace and hard wraps collapsed,
+    and only characters that a database, UTF-8 and XML 1.0 all accept. Feeds and curators'
+    edits in the admin go through this one function, so what is stored is always valid text.
 
     Entities are decoded *before* tags are removed, so markup smuggled in as ``&lt;script&gt;``
     is removed too. Decoding happens once: ``&amp;lt;`` stays the literal text ``&lt;``.
+    ``keep_lines`` keeps line breaks (a curator's note has paragraphs), collapsing the rest.
     """
     if value is None:
         return ""
-    text = unicodedata.normalize("NFC", html.unescape(str(value)))
-    text = _CONTROL.sub(" ", text)
+    text = storable(unicodedata.normalize("NFC", html.unescape(str(value)[:MAX_RAW_CHARS])))
     if "<" in text:  # most titles and abstracts have no markup at all
         text = strip_tags(text)
+    if keep_lines:
+        lines = (_WHITESPACE.sub(" ", line).strip() for line in text.splitlines())
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return _WHITESPACE.sub(" ", text).strip()
 
 

@@ -9,6 +9,7 @@ document broke.
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pyexpat import ErrorString
@@ -29,6 +30,37 @@ _TRUNCATION_CODES = frozenset({3, 5, 6, 20})  # no element found, unclosed token
 # character, unclosed CDATA section
 
 
+_CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _xml_char(code: int) -> bool:
+    """XML 1.0's ``Char``: what a character reference may name."""
+    return (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+
+
+def _replace_reference(match: re.Match[bytes]) -> bytes:
+    hexadecimal, decimal = match.groups()
+    digits = (hexadecimal or decimal).lstrip(b"0") or b"0"
+    # Length first: int() of a 5,000-digit number is refused (and slow).
+    code = int(digits, 16 if hexadecimal else 10) if len(digits) <= 8 else -1
+    return match.group(0) if _xml_char(code) else b"&#xFFFD;"
+
+
+def replace_invalid_references(content: bytes) -> bytes:
+    """``&#xD800;`` (a lone surrogate), ``&#0;``, ``&#x1;``... name no XML character, and expat
+    stops the whole document at the first one, losing every entry after it. Each becomes
+    ``&#xFFFD;`` (U+FFFD, the replacement character), as a decoder treats a broken sequence:
+    the entry keeps its text with the one bad character marked."""
+    if b"&#" not in content:
+        return content
+    return _CHARACTER_REFERENCE.sub(_replace_reference, content)
+
+
 @dataclass
 class XmlEntries:
     root_tag: str = ""
@@ -42,6 +74,7 @@ def read_entries(content: bytes, entry_tags: frozenset[str]) -> XmlEntries:
     """Every element whose tag is in ``entry_tags``, in document order, until the end or the
     first error."""
     result = XmlEntries()
+    content = replace_invalid_references(content)
     try:
         for event, element in SafeET.iterparse(io.BytesIO(content), events=("start", "end")):
             if event == "start":
@@ -57,6 +90,11 @@ def read_entries(content: bytes, entry_tags: frozenset[str]) -> XmlEntries:
         result.error = EntryError(
             f"line {line}, column {column + 1}",
             f"{what} ({result.reason}); {len(result.entries)} complete entries before it were read",
+        )
+    except LookupError as exc:
+        # <?xml version="1.0" encoding="x-unknown"?>: expat asks Python for the codec.
+        result.error = EntryError(
+            "document", f"the XML declares a character encoding that cannot be read ({exc})"
         )
     except DefusedXmlException as exc:
         result.error = EntryError(

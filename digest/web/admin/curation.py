@@ -37,6 +37,8 @@ from unfold.widgets import (
 from digest import curation
 from digest.digests import reports
 from digest.digests.models import Delivery, DeliveryHold, Digest, DigestItem, Suppression
+from digest.papers.ingest.addresses import AddressRefused, check_url
+from digest.papers.ingest.text import clean_text
 from digest.papers.models import Paper, Sighting, Source
 from digest.papers.search import search_papers
 from digest.web.admin import today as admin_today
@@ -88,8 +90,26 @@ class HttpsURLMixin:
 # --- Sources ----------------------------------------------------------------------------------
 
 
+class SourceForm(forms.ModelForm):
+    class Meta:
+        model = Source
+        formfield_callback = https_formfield
+        fields = ["name", "kind", "url", "enabled"]
+
+    def clean_url(self) -> str:
+        """Refuse at once what the fetch would refuse without a look-up (another scheme, a
+        private address written out); names are checked on every fetch."""
+        url = self.cleaned_data["url"]
+        try:
+            check_url(url)
+        except AddressRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return url
+
+
 @admin.register(Source)
 class SourceAdmin(HttpsURLMixin, ModelAdmin):
+    form = SourceForm
     list_display = (
         "name",
         "kind",
@@ -243,12 +263,33 @@ class PaperCurationForm(forms.ModelForm):
         self.fields["authors_lines"].initial = "\n".join(paper.authors or [])
         self.fields["categories_line"].initial = " ".join(paper.categories or [])
 
+    # Curators' text is cleaned exactly as feed text is (digest.papers.ingest.text.clean_text):
+    # a control character typed or pasted here would otherwise be stored and make every
+    # reader's Atom feed that lists the paper fail (XML 1.0 cannot carry it).
+
+    def clean_title(self) -> str:
+        title = clean_text(self.cleaned_data["title"])
+        if not title:
+            raise forms.ValidationError("A paper needs a title.")
+        return title
+
+    def clean_abstract(self) -> str:
+        return clean_text(self.cleaned_data["abstract"])
+
+    def clean_primary_category(self) -> str:
+        return clean_text(self.cleaned_data["primary_category"])
+
+    def clean_curator_note(self) -> str:
+        return clean_text(self.cleaned_data["curator_note"], keep_lines=True)  # paragraphs
+
     def clean_authors_lines(self) -> list[str]:
-        lines = self.cleaned_data["authors_lines"].splitlines()
-        return [" ".join(line.split()) for line in lines if line.strip()]
+        # Lines are what the browser sends as line breaks; str.splitlines() would also split
+        # at a stray form feed or vertical tab inside a name.
+        text = self.cleaned_data["authors_lines"].replace("\r\n", "\n").replace("\r", "\n")
+        return [name for name in (clean_text(line) for line in text.split("\n")) if name]
 
     def clean_categories_line(self) -> list[str]:
-        return self.cleaned_data["categories_line"].split()
+        return clean_text(self.cleaned_data["categories_line"]).split()
 
     def save(self, commit: bool = True) -> Paper:
         paper = super().save(commit=False)

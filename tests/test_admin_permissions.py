@@ -10,7 +10,7 @@ from accounts.models import User
 from digest.digests.models import DeliveryHold
 from digest.papers.models import Paper
 from tests.admin_support import PASSWORD, curator_group, make_curator, make_superuser
-from tests.factories import PaperFactory, SourceFactory, UserFactory
+from tests.factories import PaperFactory, SourceFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +203,14 @@ def test_a_superuser_edits_a_subscription_with_the_subscribers_own_rules(client)
         "diffusion",
         False,
     )
+
+
+def test_a_curator_can_view_a_subscription_read_only(client):
+    subscription = SubscriptionFactory(name="Diffusion watch", query="diffusion")
+    client.force_login(make_curator())
+    url = reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Diffusion watch" in page.content.decode()
+    assert b'name="query"' not in page.content  # view only: no input
+    assert client.post(url, {"name": "Changed", "query": "x"}).status_code == 403

@@ -16,6 +16,7 @@ from digest.digests.models import Delivery, DeliveryHold
 from digest.papers.models import Paper
 from subscriptions.models import Match
 from tests.admin_support import PASSWORD, due_at, eager_tasks, make_curator
+from tests.browser_support import csp_violations, watch_csp
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,6 +44,7 @@ def page(sync_orm_beside_playwright):
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        watch_csp(context)
         page = context.new_page()
         page.set_default_timeout(20_000)
         yield page
@@ -93,29 +95,29 @@ def test_a_curator_curates_previews_holds_and_releases_the_send(
     page.wait_for_url(f"{admin}/")
 
     # Hide the spam from its change page.
-    page.goto(f"{admin}/digest/paper/{spam.pk}/change/")
+    page.goto(f"{admin}/papers/paper/{spam.pk}/change/")
     page.check("input[name=hidden]")
     page.click("button[name=_save]")
-    page.wait_for_url(f"{admin}/digest/paper/")
+    page.wait_for_url(f"{admin}/papers/paper/")
 
     # Feature the landmark with the bulk action.
     page.check(f"input.action-select[value='{landmark.pk}']")
     page.select_option("select[name=action]", "feature")
     page.click("button[name=index]")
-    page.wait_for_url(f"{admin}/digest/paper/")
+    page.wait_for_url(f"{admin}/papers/paper/")
 
     # Add a note to the subtle paper.
-    page.goto(f"{admin}/digest/paper/{subtle.pk}/change/")
+    page.goto(f"{admin}/papers/paper/{subtle.pk}/change/")
     page.fill("textarea[name=curator_note]", note)
     page.click("button[name=_save]")
-    page.wait_for_url(f"{admin}/digest/paper/")
+    page.wait_for_url(f"{admin}/papers/paper/")
 
     assert Paper.objects.get(pk=spam.pk).hidden
     assert Paper.objects.get(pk=landmark.pk).featured
     assert Paper.objects.get(pk=subtle.pk).curator_note == note
 
     # Preview the reader's email on Today's issue, at both widths.
-    page.goto(f"{admin}/digest/paper/today/")
+    page.goto(f"{admin}/papers/paper/today/")
     page.fill("#id_subscriber", reader.email)
     page.click("#show-preview")
     for width in (1280, 375):
@@ -154,3 +156,4 @@ def test_a_curator_curates_previews_holds_and_releases_the_send(
     assert landmark.title in html and subtle.title in html
     assert spam.title not in html
     assert "read section 3 first." in html
+    assert csp_violations(page) == []  # the admin worked within its Content-Security-Policy

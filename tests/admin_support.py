@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
-import types
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
-from django.apps import apps
-from django.contrib.auth.models import Group
-from django.db import connection
+from django.contrib.auth.models import Group, Permission
 
 from accounts.models import User
 from tests.factories import UserFactory
@@ -19,14 +15,40 @@ PASSWORD = "correct horse battery"
 HOSTILE = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
 
 
+# What the migrations give the Curator group (tests/test_admin_permissions.py checks it).
+CURATOR_PERMISSIONS = {
+    "papers.view_paper",
+    "papers.change_paper",
+    "papers.view_source",
+    "papers.add_source",
+    "papers.change_source",
+    "papers.view_sighting",
+    "digests.view_digest",
+    "digests.view_digestitem",
+    "digests.view_delivery",
+    "digests.view_suppression",
+    "digests.view_deliveryhold",
+    "subscriptions.view_feedback",
+    "digests.hold_send",
+    "digests.resend_delivery",
+    "subscriptions.view_subscription",
+    "subscriptions.view_match",
+    "accounts.view_user",
+}
+
+
 def curator_group() -> Group:
-    """The Curator group made by the data migration. A transactional test (the browser test)
-    empties every table afterwards, so the migration's function is run again if it is gone."""
+    """The Curator group made by the data migrations. A transactional test (the browser tests)
+    empties every table afterwards, so it is made again, with the same permissions, if gone
+    (re-running the 0002 migration is not enough: 0003 moved its models to other apps)."""
     group = Group.objects.filter(name="Curator").first()
     if group is None:
-        migration = importlib.import_module("digest.migrations.0002_curator_group")
-        migration.create_curator_group(apps, types.SimpleNamespace(connection=connection))
-        group = Group.objects.get(name="Curator")
+        group = Group.objects.create(name="Curator")
+        for name in sorted(CURATOR_PERMISSIONS):
+            app_label, codename = name.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
     return group
 
 

@@ -1,5 +1,6 @@
 """Driving Debian's chromium through Playwright: fixtures and checks shared by the browser
-tests (accessibility with axe-core, layout at phone and desktop widths, screenshots).
+tests (accessibility with axe-core, layout at phone and desktop widths, Content-Security-Policy
+violations, screenshots).
 
 The fixtures (``browser``, ``context``, ``site``) are imported into tests/conftest.py, so every
 test can ask for them.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,10 +70,36 @@ def site(live_server, settings):
     return live_server
 
 
+# Chromium reports each Content-Security-Policy violation (in a page or any of its frames,
+# srcdoc iframes included) as a console message starting with this.
+CSP_REFUSAL = re.compile(r"^Refused to |Content Security Policy")
+_csp_messages: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def watch_csp(context) -> None:
+    """Keep every CSP violation that the pages of ``context`` report, for ``check_page``."""
+    messages: list = []
+    _csp_messages[context] = messages
+
+    def keep(message) -> None:
+        if CSP_REFUSAL.search(message.text):
+            messages.append(message)
+
+    context.on("console", keep)
+
+
+def csp_violations(page) -> list[str]:
+    """The CSP violations ``page`` (and its frames) reported so far."""
+    messages = _csp_messages.get(page.context)
+    assert messages is not None, "call watch_csp(context) before opening the page"
+    return [f"{m.location.get('url', '')}: {m.text}" for m in messages if m.page == page]
+
+
 @pytest.fixture
 def context(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": WIDTHS["desktop"], "height": HEIGHT})
     context.set_default_timeout(15_000)
+    watch_csp(context)
     try:
         yield context
     finally:
@@ -91,7 +119,8 @@ def log_in(context, site, user) -> None:
 def serious_violations(page) -> list[dict]:
     """axe-core's serious and critical findings on the page as it is now."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        # Evaluated through DevTools, not as a <script> tag: the page's CSP would refuse that.
+        page.evaluate(AXE.read_text())
     result = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
     )
@@ -126,8 +155,9 @@ def screenshot(page, name: str, width_name: str) -> Path | None:
 
 def check_page(page, name: str) -> None:
     """At phone and desktop widths: no serious/critical axe finding, nothing wider than the
-    screen; a screenshot of each when SCREENSHOTS_DIR is set."""
-    problems = []
+    screen; no Content-Security-Policy violation; a screenshot of each when SCREENSHOTS_DIR is
+    set."""
+    problems = [f"{name}: CSP violation {v}" for v in csp_violations(page)]
     for width_name, width in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": HEIGHT})
         page.wait_for_timeout(50)  # let layout settle after the resize

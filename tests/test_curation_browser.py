@@ -16,6 +16,7 @@ from digest.digests.models import Delivery, DeliveryHold
 from digest.papers.models import Paper
 from subscriptions.models import Match
 from tests.admin_support import PASSWORD, due_at, eager_tasks, make_curator
+from tests.browser_support import csp_violations, watch_csp
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,6 +44,7 @@ def page(sync_orm_beside_playwright):
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        watch_csp(context)
         page = context.new_page()
         page.set_default_timeout(20_000)
         yield page
@@ -154,3 +156,4 @@ def test_a_curator_curates_previews_holds_and_releases_the_send(
     assert landmark.title in html and subtle.title in html
     assert spam.title not in html
     assert "read section 3 first." in html
+    assert csp_violations(page) == []  # the admin worked within its Content-Security-Policy

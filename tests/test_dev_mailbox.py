@@ -1,12 +1,18 @@
 """/dev/mailbox shows what the local SMTP sink stored: newest first, each message with its
-headers, its text part and its HTML part in a sandboxed iframe."""
+headers, its text part and its HTML part in a sandboxed iframe. Staff only: it holds every
+sign-in code and confirmation link."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+import digest.urls
 from digest import mail
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("debug_urls")]
 
@@ -15,6 +21,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("debug_urls")]
 def debug_urls(settings):
     settings.ROOT_URLCONF = "tests.debug_urls"
     settings.DEBUG = True
+
+
+@pytest.fixture
+def client(client):
+    """A staff member's browser: only staff may read the mailbox."""
+    client.force_login(UserFactory(email="staff@example.org", is_staff=True))
+    return client
 
 
 def send_notice(title, paragraphs, **context):
@@ -67,6 +80,26 @@ def smtp_sink_dir(handler):
 
 
 def test_mailbox_is_not_served_without_debug(client, settings):
-    settings.ROOT_URLCONF = "digest.urls"  # as imported with DEBUG off
     settings.DEBUG = False
+    # As imported with DEBUG off: whichever test imported digest.urls first may have had it on
+    # (tests.debug_urls imports it), so import it again.
+    importlib.reload(digest.urls)
+    settings.ROOT_URLCONF = "digest.urls"
     assert client.get("/dev/mailbox/").status_code == 404
+
+
+@pytest.mark.parametrize("page", ["mailbox", "message"])
+def test_anonymous_visitors_and_subscribers_cannot_read_the_mailbox(smtp_sink, page):
+    send_notice("Your sign-in code: 123456", ["123456"])
+    [name] = [p.stem for p in smtp_sink_dir(smtp_sink).glob("*.eml")]
+    url = (
+        reverse("dev:mailbox") if page == "mailbox" else reverse("dev:mailbox_message", args=[name])
+    )
+    anonymous = Client()
+    subscriber = Client()
+    subscriber.force_login(UserFactory(email="reader@example.org"))
+    for visitor in (anonymous, subscriber):
+        response = visitor.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+        assert b"123456" not in response.content

@@ -64,3 +64,27 @@ def test_settings_page_shows_the_feed_address(client):
     client.force_login(user)
     page = client.get(reverse("accounts:settings")).content.decode()
     assert f"/feed/{user.feed_token}.atom" in page
+
+
+def test_abstracts_are_plain_text_and_every_entry_is_valid_atom(client):
+    """RFC 4287: each entry has id, title, updated, link and an author (its own or the
+    feed's); abstracts are text, so markup and maths come back exactly as written."""
+    user = UserFactory()
+    matched(user, abstract="We show $a<b$ for all a.", authors=["Ada Lovelace"])
+    matched(user, abstract='Look: <image src=x onerror="alert(1)"> here.', authors=[])
+    response = client.get(reverse("feed", args=[user.feed_token]))
+    root = ET.fromstring(response.content)
+    feed_has_author = root.find(f"{ATOM}author/{ATOM}name") is not None
+    entries = list(root.iter(f"{ATOM}entry"))
+    assert len(entries) == 2
+    for entry in entries:
+        for required in ("id", "title", "updated"):
+            assert (entry.findtext(f"{ATOM}{required}") or "").strip(), required
+        assert entry.find(f"{ATOM}link").get("href")
+        assert feed_has_author or entry.find(f"{ATOM}author/{ATOM}name") is not None
+        assert entry.find(f"{ATOM}summary").get("type", "text") == "text"
+    summaries = {entry.findtext(f"{ATOM}summary") for entry in entries}
+    assert summaries == {
+        "We show $a<b$ for all a.",
+        'Look: <image src=x onerror="alert(1)"> here.',
+    }

@@ -249,6 +249,7 @@ def test_development_mailbox_pages(context, site, smtp_sink, settings):
         to="new@example.org",
         context={"email": "new@example.org", "activate_url": site.url + "/accounts/x/"},
     )
+    log_in(context, site, UserFactory(email="staff@example.org", is_staff=True))
     page = context.new_page()
     page.goto(site.url + reverse("dev:mailbox"))
     check_page(page, "dev-mailbox")

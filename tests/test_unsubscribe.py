@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from digest.digests.models import Delivery
-from digest.digests.unsubscribe import make_token, user_for_token
+from digest.digests.unsubscribe import (
+    RESUBSCRIBE_WINDOW,
+    make_token,
+    resubscribe_token,
+    unsubscribe,
+    user_for_token,
+)
 from tests.factories import DeliveryFactory, DigestFactory, UserFactory
 
 
@@ -91,19 +100,63 @@ def test_unsubscribing_twice_keeps_the_first_time(user):
     assert user.unsubscribed_at == first
 
 
-def test_resubscribe_restores_the_schedule(user):
-    Client().post(unsubscribe_path(user))
-    response = Client(enforce_csrf_checks=True).post(
-        reverse("resubscribe", kwargs={"token": make_token(user)})
-    )
+def resubscribe_path_on(page: bytes) -> str:
+    found = re.search(rb'action="[^"]*(/resubscribe/[^"/]+/)"', page)
+    assert found, "no resubscribe button on the page"
+    return found.group(1).decode()
+
+
+def test_resubscribe_right_after_unsubscribing_restores_the_schedule(user):
+    client = Client(enforce_csrf_checks=True)
+    unsubscribed = client.post(unsubscribe_path(user))
+    response = client.post(resubscribe_path_on(unsubscribed.content))
     assert response.status_code == 200 and b"Welcome back" in response.content
     user.refresh_from_db()
     assert user.unsubscribed_at is None
     assert user.next_digest_at is not None and user.next_digest_at > timezone.now()
 
 
+def test_the_unsubscribe_link_from_an_email_cannot_resubscribe(user):
+    """Anyone holding a forwarded digest has its unsubscribe token; it must not undo the
+    reader's unsubscribe."""
+    Client().post(unsubscribe_path(user))
+    response = Client().post(reverse("resubscribe", kwargs={"token": make_token(user)}))
+    assert response.status_code == 404
+    user.refresh_from_db()
+    assert user.unsubscribed_at is not None
+
+
+def test_replaying_the_unsubscribe_link_offers_no_resubscribe_button(user):
+    Client().post(unsubscribe_path(user))  # the reader
+    replay = Client().post(unsubscribe_path(user))  # someone with a forwarded digest
+    assert replay.status_code == 200
+    assert b"/resubscribe/" not in replay.content
+    assert reverse("account_login").encode() in replay.content  # the reader's own way back
+
+
+def test_the_resubscribe_button_works_once(user):
+    first = Client().post(unsubscribe_path(user))
+    path = resubscribe_path_on(first.content)
+    Client().post(path)
+    Client().post(unsubscribe_path(user))
+    again = Client().post(path)
+    assert again.status_code == 404
+    user.refresh_from_db()
+    assert user.unsubscribed_at is not None
+
+
+def test_the_resubscribe_button_expires_and_then_points_to_logging_in(user):
+    unsubscribe(user, now=timezone.now() - RESUBSCRIBE_WINDOW - dt.timedelta(seconds=1))
+    response = Client().post(reverse("resubscribe", kwargs={"token": resubscribe_token(user)}))
+    assert response.status_code == 404
+    assert reverse("account_login").encode() in response.content
+    user.refresh_from_db()
+    assert user.unsubscribed_at is not None
+
+
 def test_resubscribe_does_not_answer_get(user):
-    response = Client().get(reverse("resubscribe", kwargs={"token": make_token(user)}))
+    unsubscribe(user)
+    response = Client().get(reverse("resubscribe", kwargs={"token": resubscribe_token(user)}))
     assert response.status_code == 405
 
 

@@ -19,7 +19,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from digest.digests.models import Digest
-from digest.digests.unsubscribe import make_token
+from digest.digests.unsubscribe import make_token, resubscribe_token
 from digest.papers.models import Paper
 from subscriptions.models import Feedback
 
@@ -86,7 +86,9 @@ def unsubscribe_url(user) -> str:
 
 
 def resubscribe_url(user) -> str:
-    return absolute(reverse("resubscribe", kwargs={"token": make_token(user)}))
+    """Only for the page shown right after unsubscribing (see ``digest.digests.unsubscribe``);
+    never put it in an email."""
+    return token_url("resubscribe", resubscribe_token(user))
 
 
 def unsubscribe_mailto(user) -> str:

@@ -1,4 +1,5 @@
-"""``/dev/mailbox``: read the mail the local SMTP sink stored (DEBUG only).
+"""``/dev/mailbox``: read the mail the local SMTP sink stored (DEBUG only, staff only: it
+holds every sign-in code and confirmation link, and a DEBUG server may be reachable by others).
 
 Each message opens with its headers, its plain-text part and its HTML part in a sandboxed
 iframe (``srcdoc``; no scripts). Links in the HTML navigate the whole tab (``<base
@@ -13,7 +14,10 @@ import email.policy
 import re
 from email.message import EmailMessage
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -45,6 +49,7 @@ def _with_top_target(html: str) -> str:
     return base + html
 
 
+@staff_member_required
 def mailbox(request: HttpRequest) -> HttpResponse:
     messages = [
         {"name": name, "subject": m["Subject"], "to": m["To"], "date": m["Date"]}
@@ -55,6 +60,16 @@ def mailbox(request: HttpRequest) -> HttpResponse:
     )
 
 
+@staff_member_required
+# The mail's HTML sits in a srcdoc iframe, which inherits this page's policy: let it look as it
+# does in a mail program (inline styles, web fonts, remote images), still without any script.
+@csp_update(
+    {
+        "style-src": [UNSAFE_INLINE, "https:"],
+        "font-src": [SELF, "https:"],
+        "img-src": [SELF, "https:"],
+    }
+)
 def mailbox_message(request: HttpRequest, name: str) -> HttpResponse:
     if not MESSAGE_NAME.match(name):
         raise Http404("No such message")

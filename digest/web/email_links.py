@@ -8,7 +8,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from digest.digests import links
-from digest.digests.unsubscribe import resubscribe, unsubscribe, user_for_token
+from digest.digests.unsubscribe import (
+    resubscribe,
+    unsubscribe,
+    user_for_resubscribe_token,
+    user_for_token,
+)
 
 
 def _invalid_link(request: HttpRequest) -> HttpResponse:
@@ -27,11 +32,13 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
     if user is None:
         return _invalid_link(request)
     if request.method == "POST":
-        unsubscribe(user)
+        # The undo button only for whoever actually unsubscribed: a replayed link (a forwarded
+        # digest) must not mint a way to resubscribe the reader.
+        did_it = unsubscribe(user)
         return render(
             request,
             "digest/unsubscribed.html",
-            {"email": user.email, "resubscribe_url": links.resubscribe_url(user)},
+            {"email": user.email, "resubscribe_url": links.resubscribe_url(user) if did_it else ""},
         )
     return render(
         request,
@@ -44,9 +51,9 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def resubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
-    user = user_for_token(token)
+    user = user_for_resubscribe_token(token)
     if user is None:
-        return _invalid_link(request)
+        return render(request, "digest/resubscribe_expired.html", status=404)
     resubscribe(user)
     return render(
         request,

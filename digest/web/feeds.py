@@ -17,6 +17,21 @@ from digest.papers.models import Paper
 FEED_SIZE = 100
 
 
+class PlainTextAtomFeed(Atom1Feed):
+    """Atom whose entry summaries are ``type="text"``.
+
+    Django's Atom1Feed always labels ``description`` as HTML, but abstracts are plain text:
+    as HTML, tags the ingest cleaner keeps (``<image onerror=...>``) run in readers that do
+    not sanitise, and maths such as ``$a<b$`` loses its ``<b``. Items pass ``summary``
+    instead of ``description``; the XML writer escapes it.
+    """
+
+    def add_item_elements(self, handler, item: dict) -> None:
+        super().add_item_elements(handler, item)
+        if item.get("summary"):
+            handler.addQuickElement("summary", item["summary"], {"type": "text"})
+
+
 def matched_papers(user: User, limit: int = FEED_SIZE) -> list[Paper]:
     """The papers that matched any of ``user``'s subscriptions, newest first."""
     return list(
@@ -29,12 +44,15 @@ def matched_papers(user: User, limit: int = FEED_SIZE) -> list[Paper]:
 
 def build_feed(user: User, token: str) -> Atom1Feed:
     site = settings.SITE_URL
-    feed = Atom1Feed(
+    feed = PlainTextAtomFeed(
         title=f"{settings.SITE_NAME}: papers for {user.email}",
         link=site + reverse("subscriptions:list"),
         description="New papers that matched your subscriptions.",
         feed_url=site + reverse("feed", args=[token]),
         language="en",
+        # RFC 4287 wants an author on every entry; papers without authors fall back to this.
+        author_name=settings.SITE_NAME,
+        author_link=site + "/",
     )
     for paper in matched_papers(user):
         link = (
@@ -50,7 +68,8 @@ def build_feed(user: User, token: str) -> Atom1Feed:
         feed.add_item(
             title=paper.title,
             link=link,
-            description=paper.abstract,
+            description=None,  # Atom1Feed would label it HTML; see PlainTextAtomFeed
+            summary=paper.abstract,
             unique_id=f"{site}/paper/{paper.key}",
             unique_id_is_permalink=False,
             pubdate=paper.created_at,

@@ -43,8 +43,11 @@ class SubscriptionForm(forms.ModelForm):
         # The model's clean() needs an owner only for cross-row checks; give it one early.
         if owner is not None:
             self.instance.owner = owner
-        self.fields["name"].error_messages["required"] = "Give the subscription a name."
-        self.fields["query"].error_messages["required"] = "Write what to look for."
+        # A view-only admin page (curators) builds this form with no fields at all.
+        messages = {"name": "Give the subscription a name.", "query": "Write what to look for."}
+        for name, message in messages.items():
+            if name in self.fields:
+                self.fields[name].error_messages["required"] = message
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())

@@ -22,9 +22,21 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from digest.digests import build_digest, may_receive, plan_digest
+from digest.digests import (
+    FeaturedEverywhere,
+    build_digest,
+    may_receive,
+    plan_digest,
+    write_digest,
+)
 from digest.models import Digest, DigestItem
-from digest.schedule import digest_date, is_delivery_day, next_digest_at, receives_digests
+from digest.schedule import (
+    SCHEDULE_FIELDS,
+    digest_date,
+    is_delivery_day,
+    next_digest_at,
+    receives_digests,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +91,27 @@ class BuildReport:
     skipped: int = 0
 
 
-def build_for_user(user_id: int, *, now: dt.datetime, date: dt.date | None = None) -> Digest | None:
-    """Build one user's due digest and move their schedule to the next slot, atomically."""
+def build_for_user(
+    user: User,
+    *,
+    now: dt.datetime,
+    date: dt.date | None = None,
+    everywhere: FeaturedEverywhere | None = None,
+) -> Digest | None:
+    """Build ``user``'s due digest and move them to their next slot, in one transaction."""
+    plan = None
+    if receives_digests(user):  # planning only reads: before the write transaction
+        date = date or digest_date(user, now=now)
+        plan = plan_digest(user, now=now, date=date, full=False, everywhere=everywhere)
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=user_id).first()
-        if user is None:
-            return None
-        digest = None
-        if receives_digests(user):
-            digest = build_digest(user, now=now, date=date or digest_date(user, now=now))
-        User.objects.filter(pk=user_id).update(next_digest_at=next_digest_at(user, after=now))
-        return digest
+        digest = write_digest(plan) if plan else None
+        # Only while the schedule is the one this slot comes from: a change saved meanwhile
+        # has set its own next slot.
+        unchanged = {name: getattr(user, name) for name in SCHEDULE_FIELDS}
+        User.objects.filter(pk=user.pk, **unchanged).update(
+            next_digest_at=next_digest_at(user, after=now)
+        )
+    return digest
 
 
 def build_for_users(user_ids: list[int], *, now: dt.datetime | None = None) -> BuildReport:
@@ -97,12 +119,17 @@ def build_for_users(user_ids: list[int], *, now: dt.datetime | None = None) -> B
     next slot. One user's failure is logged and leaves the rest of the chunk unharmed (that
     user stays leased, and is tried again when the lease runs out)."""
     now = now or timezone.now()
-    report = BuildReport()
-    for user_id in user_ids:
+    users = User.objects.in_bulk(user_ids)
+    # Read once for the chunk; covers every daily and weekly window (a user back from a long
+    # pause has a longer one, and reads their own).
+    lookback = now - dt.timedelta(days=settings.DIGEST_FIRST_LOOKBACK_DAYS)
+    everywhere = FeaturedEverywhere.read(since=lookback, until=now)
+    report = BuildReport(skipped=len(set(user_ids) - users.keys()))  # deleted since claimed
+    for user in (users[user_id] for user_id in user_ids if user_id in users):
         try:
-            digest = build_for_user(user_id, now=now)
+            digest = build_for_user(user, now=now, everywhere=everywhere)
         except Exception:  # one broken user must not hold up the rest of the chunk
-            log.exception("building the digest of user %s failed", user_id)
+            log.exception("building the digest of user %s failed", user.pk)
             report.skipped += 1
             continue
         if digest is None:

@@ -171,14 +171,14 @@ def test_a_chunk_gives_each_user_their_own_digest_and_nothing_to_who_must_not_ge
 
 def test_one_user_failing_does_not_hold_up_the_rest_of_the_chunk(db, monkeypatch):
     broken, fine = due_user(), due_user()
-    build = scheduler.build_digest
+    plan = scheduler.plan_digest
 
-    def build_or_fail(user, **kwargs):
+    def plan_or_fail(user, **kwargs):
         if user.pk == broken.pk:
             raise RuntimeError("bad data")
-        return build(user, **kwargs)
+        return plan(user, **kwargs)
 
-    monkeypatch.setattr(scheduler, "build_digest", build_or_fail)
+    monkeypatch.setattr(scheduler, "plan_digest", plan_or_fail)
     report = build_for_users([broken.pk, fine.pk])
     assert [Digest.objects.get(pk=pk).user_id for pk in report.built] == [fine.pk]
     assert report.skipped == 1

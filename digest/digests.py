@@ -65,6 +65,10 @@ class _Candidate:
             self.hits += [{"term": term, "field": where, **named} for term, where in terms]
         self.score = max(self.score, score)
 
+    @property
+    def section(self) -> str:
+        return DigestItem.Section.FEATURED if self.featured else DigestItem.Section.MATCHED
+
 
 def window_start(user: User, *, now: dt.datetime) -> dt.datetime:
     """Where ``user``'s next window starts: their previous digest's ``period_end``, or the
@@ -178,13 +182,10 @@ def plan_digest(
     cap = max(int(user.papers_per_digest or 0), 1)
     plan.items = [
         DigestItem(
-            digest=digest,
-            user=user,
+            user_id=user.pk,
             paper_id=candidate.paper_id,
             rank=rank,
-            section=DigestItem.Section.FEATURED
-            if candidate.featured
-            else DigestItem.Section.MATCHED,
+            section=candidate.section,
             hits=candidate.hits,
             score=candidate.score,
             in_email=rank <= cap,
@@ -231,27 +232,25 @@ def write_digest(plan: DigestPlan) -> Digest | None:
     """Write ``plan`` — Digest, DigestItems, pending Delivery — in one transaction; None, and
     nothing written, when ``build_digest`` says so.
 
-    The plan is made before this transaction, so the writes alone hold SQLite's one write lock
-    (senders wait on it to record "sent"). A concurrent builder may have written meanwhile: the
-    unique constraints decide — one digest per user and date, a paper sent once per user — and
-    the loser writes nothing. What it planned is not lost: the winner's window covered it.
+    Everything but the inserts happens before the transaction, so they alone hold SQLite's
+    one write lock, which the senders wait on to record "sent". A concurrent builder may have
+    written meanwhile: the unique constraints decide — one digest per user and date, a paper
+    sent once per user — and the loser writes nothing; what it planned is not lost, the
+    winner's window covered it. (The sender checks the address again before sending.)
     """
-    with transaction.atomic():
-        # Row lock: the rules below hold until the commit (PostgreSQL; SQLite's IMMEDIATE
-        # transactions serialise writers already, and select_for_update is a no-op there).
-        user = User.objects.select_for_update().filter(pk=plan.digest.user_id).first()
-        if user is None or not may_receive(user):
-            return None
-        if plan.is_empty and user.skip_empty:
-            return None
-        try:
-            with transaction.atomic():
-                plan.digest.save(force_insert=True)
-                DigestItem.objects.bulk_create(plan.items)
-        except IntegrityError:
-            return None  # written meanwhile: this date's digest, or these papers in another
-        Delivery.objects.create(digest=plan.digest, to_email=user.email)
-        return plan.digest
+    user = plan.digest.user
+    if not may_receive(user) or (plan.is_empty and user.skip_empty):
+        return None
+    try:
+        with transaction.atomic():
+            plan.digest.save(force_insert=True)
+            for item in plan.items:
+                item.digest_id = plan.digest.pk
+            DigestItem.objects.bulk_create(plan.items)
+            Delivery.objects.create(digest=plan.digest, to_email=user.email)
+    except IntegrityError:
+        return None
+    return plan.digest
 
 
 def preview_digest(user: User, *, now: dt.datetime) -> EmailMultiAlternatives | None:

@@ -13,13 +13,15 @@ Delivery outbox row — in one transaction; ``preview_digest`` renders the plan 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
 
 from accounts.models import User
 from digest.digest_email import render_digest_email
@@ -70,57 +72,94 @@ class _Candidate:
         return DigestItem.Section.FEATURED if self.featured else DigestItem.Section.MATCHED
 
 
-def window_start(user: User, *, now: dt.datetime) -> dt.datetime:
-    """Where ``user``'s next window starts: their previous digest's ``period_end``, or the
+def window_starts(users: Sequence[User], *, now: dt.datetime) -> dict[int, dt.datetime]:
+    """Where each user's next window starts: their previous digest's ``period_end``, or the
     first-digest lookback for someone who never had one."""
-    previous = Digest.objects.filter(user=user, period_end__lte=now).aggregate(
-        last=Max("period_end")
-    )["last"]
-    return previous or now - dt.timedelta(days=settings.DIGEST_FIRST_LOOKBACK_DAYS)
-
-
-@dataclass(frozen=True)
-class FeaturedEverywhere:
-    """The visible papers featured everywhere first seen in ``(since, until]``.
-
-    They go to everyone, so a scheduler chunk reads them once for all its users: no index of
-    Paper answers this, and SQLite reads every paper of the window to find the few (5-9 ms a
-    user at 2,000 papers, more than the rest of planning; bench/delivery.py at 10k)."""
-
-    since: dt.datetime
-    until: dt.datetime
-    papers: tuple[tuple[int, dt.datetime], ...]  # (id, created_at)
-
-    @classmethod
-    def read(cls, *, since: dt.datetime, until: dt.datetime) -> FeaturedEverywhere:
-        papers = (
-            Paper.objects.visible()
-            .filter(featured_everywhere=True, created_at__gt=since, created_at__lte=until)
-            .values_list("id", "created_at")
-        )
-        return cls(since, until, tuple(papers))
-
-    def covers(self, start: dt.datetime, end: dt.datetime) -> bool:
-        return self.since <= start and end <= self.until
-
-    def between(self, start: dt.datetime, end: dt.datetime) -> list[int]:
-        return [paper_id for paper_id, seen in self.papers if start < seen <= end]
-
-
-def _candidates(
-    user: User, *, start: dt.datetime, now: dt.datetime, everywhere: FeaturedEverywhere
-) -> list[_Candidate]:
-    """The papers ``user`` should get for the window ``(start, now]``: their matches on visible
-    papers from enabled subscriptions, plus papers featured everywhere; none already sent."""
-    not_sent = ~Q(paper__in=DigestItem.objects.filter(user=user).values("paper"))
-    in_window = Q(paper__created_at__gt=start, paper__created_at__lte=now) | Q(
-        created_at__gt=start, created_at__lte=now
+    previous = dict(
+        Digest.objects.filter(user__in=users, period_end__lte=now)
+        .order_by()
+        .values("user")
+        .annotate(last=Max("period_end"))
+        .values_list("user", "last")
     )
-    matches = (
-        Match.objects.filter(in_window, not_sent, owner=user, subscription__enabled=True)
-        .filter(paper__hidden=False)
-        .order_by("paper_id", "subscription_id")
+    lookback = now - dt.timedelta(days=settings.DIGEST_FIRST_LOOKBACK_DAYS)
+    return {user.pk: previous.get(user.pk) or lookback for user in users}
+
+
+def _matches(starts: dict[int, dt.datetime], *, now: dt.datetime) -> QuerySet[Match]:
+    """Each user's matches in their own window ``(start, now]`` — on papers first seen in it,
+    or matched in it — on visible papers, from enabled subscriptions, not sent to them yet."""
+    # Users planned together share a few window starts (the runs that built their previous
+    # digests): one condition per distinct start.
+    owners: dict[dt.datetime, list[int]] = {}
+    for user_id, start in starts.items():
+        if start < now:
+            owners.setdefault(start, []).append(user_id)
+    in_window = Q(pk__in=[])  # no match at all when nobody's window is open
+    for start, user_ids in owners.items():
+        in_window |= Q(owner__in=user_ids) & (
+            Q(paper__created_at__gt=start, paper__created_at__lte=now)
+            | Q(created_at__gt=start, created_at__lte=now)
+        )
+    sent = DigestItem.objects.filter(user=OuterRef("owner"), paper=OuterRef("paper"))
+    return Match.objects.filter(in_window, subscription__enabled=True, paper__hidden=False).exclude(
+        Exists(sent)
+    )
+
+
+def _featured_everywhere(
+    starts: dict[int, dt.datetime], *, now: dt.datetime
+) -> dict[int, list[int]]:
+    """Each user's papers featured everywhere in their window, not sent to them yet. A handful
+    for everyone, read once for all: no index finds them, so the database reads every paper of
+    the window to pick them out."""
+    papers = list(
+        Paper.objects.visible()
+        .filter(featured_everywhere=True, created_at__gt=min(starts.values()), created_at__lte=now)
+        .values_list("id", "created_at")
+    )
+    if not papers:
+        return {}
+    sent = set(
+        DigestItem.objects.filter(
+            user__in=list(starts), paper__in=[paper_id for paper_id, _ in papers]
+        ).values_list("user_id", "paper_id")
+    )
+    return {
+        user_id: [
+            paper_id
+            for paper_id, seen in papers
+            if start < seen <= now and (user_id, paper_id) not in sent
+        ]
+        for user_id, start in starts.items()
+    }
+
+
+def plan_digests(
+    users: Sequence[User],
+    *,
+    now: dt.datetime,
+    dates: dict[int, dt.date] | None = None,
+    full: bool = False,
+) -> dict[int, DigestPlan]:
+    """What ``build_digest`` would write for each of ``users`` at ``now``; reads only.
+
+    A handful of queries for all of them: the scheduler plans a chunk of users at once, one
+    user is a chunk of one. Items are ranked by the one ranking rule
+    (``subscriptions.matcher.rank_key``): featured first, then score, then newest paper. Those
+    past the user's ``papers_per_digest`` are kept with ``in_email=False`` (the web page lists
+    them) and ``papers_total`` counts them all. With ``full`` the items' papers are loaded
+    whole, ready to render.
+    """
+    if not users:
+        return {}
+    starts = window_starts(users, now=now)
+    found: dict[int, dict[int, _Candidate]] = {user.pk: {} for user in users}
+    rows = (
+        _matches(starts, now=now)
+        .order_by("owner_id", "paper_id", "subscription_id")
         .values_list(
+            "owner_id",
             "paper_id",
             "paper__featured",
             "paper__featured_everywhere",
@@ -130,93 +169,84 @@ def _candidates(
             "score",
         )
     )
-    found: dict[int, _Candidate] = {}
-    for paper_id, featured, everywhere_too, subscription_id, name, hits, score in matches:
-        candidate = found.get(paper_id)
+    for owner_id, paper_id, featured, everywhere, subscription_id, name, hits, score in rows:
+        candidate = found[owner_id].get(paper_id)
         if candidate is None:
-            candidate = found[paper_id] = _Candidate(paper_id, featured or everywhere_too)
+            candidate = found[owner_id][paper_id] = _Candidate(paper_id, featured or everywhere)
         candidate.add_match(hits, score, subscription_id, name)
-    unmatched = [paper_id for paper_id in everywhere.between(start, now) if paper_id not in found]
-    if unmatched:
-        sent = set(
-            DigestItem.objects.filter(user=user, paper_id__in=unmatched).values_list(
-                "paper_id", flat=True
-            )
+    for user_id, paper_ids in _featured_everywhere(starts, now=now).items():
+        for paper_id in paper_ids:
+            found[user_id].setdefault(paper_id, _Candidate(paper_id, featured=True))
+
+    plans = {}
+    for user in users:
+        digest = Digest(
+            user=user,
+            date=(dates or {}).get(user.pk) or digest_date(user, now=now),
+            period_start=starts[user.pk],
+            period_end=now,
         )
-        found |= {p: _Candidate(p, featured=True) for p in unmatched if p not in sent}
-    return list(found.values())
+        ranked = sorted(
+            found[user.pk].values(),
+            key=lambda c: rank_key(featured=c.featured, score=c.score, paper_id=c.paper_id),
+        )
+        cap = max(int(user.papers_per_digest or 0), 1)
+        items = [
+            DigestItem(
+                user_id=user.pk,
+                paper_id=candidate.paper_id,
+                rank=rank,
+                section=candidate.section,
+                hits=candidate.hits,
+                score=candidate.score,
+                in_email=rank <= cap,
+            )
+            for rank, candidate in enumerate(ranked, start=1)
+        ]
+        digest.papers_total = len(items)
+        plans[user.pk] = DigestPlan(digest, items)
+    if full:
+        papers = Paper.objects.in_bulk({i.paper_id for plan in plans.values() for i in plan.items})
+        for plan in plans.values():
+            for item in plan.items:
+                item.paper = papers[item.paper_id]
+    return plans
 
 
 def plan_digest(
-    user: User,
-    *,
-    now: dt.datetime,
-    date: dt.date | None = None,
-    full: bool = True,
-    everywhere: FeaturedEverywhere | None = None,
+    user: User, *, now: dt.datetime, date: dt.date | None = None, full: bool = True
 ) -> DigestPlan:
-    """What ``build_digest`` would write for ``user`` at ``now``; reads only.
-
-    Items are ranked by the one ranking rule (``subscriptions.matcher.rank_key``): featured
-    first, then score, then newest paper. Those past the user's ``papers_per_digest`` are kept
-    with ``in_email=False`` (the web page lists them) and ``papers_total`` counts them all. With
-    ``full`` the items' papers are loaded whole, ready to render. ``everywhere`` is read for
-    the user's window unless given and covering it.
-    """
-    start = window_start(user, now=now)
-    digest = Digest(
-        user=user,
-        date=date or digest_date(user, now=now),
-        period_start=start,
-        period_end=now,
-    )
-    plan = DigestPlan(digest)
-    if start >= now:
-        return plan
-    if everywhere is None or not everywhere.covers(start, now):
-        everywhere = FeaturedEverywhere.read(since=start, until=now)
-    ranked = sorted(
-        _candidates(user, start=start, now=now, everywhere=everywhere),
-        key=lambda c: rank_key(featured=c.featured, score=c.score, paper_id=c.paper_id),
-    )
-    cap = max(int(user.papers_per_digest or 0), 1)
-    plan.items = [
-        DigestItem(
-            user_id=user.pk,
-            paper_id=candidate.paper_id,
-            rank=rank,
-            section=candidate.section,
-            hits=candidate.hits,
-            score=candidate.score,
-            in_email=rank <= cap,
-        )
-        for rank, candidate in enumerate(ranked, start=1)
+    """``plan_digests`` for one user; the items' papers are loaded whole unless not ``full``."""
+    return plan_digests([user], now=now, dates={user.pk: date} if date else None, full=full)[
+        user.pk
     ]
-    digest.papers_total = len(plan.items)
-    if full and plan.items:
-        papers = Paper.objects.in_bulk([item.paper_id for item in plan.items])
-        for item in plan.items:
-            item.paper = papers[item.paper_id]
-    return plan
 
 
-def is_suppressed(user: User) -> bool:
-    return Suppression.objects.filter(email__iexact=user.email).exists()
-
-
-def has_verified_address(user: User) -> bool:
-    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+def receiving(users: Iterable[User]) -> list[User]:
+    """Those of ``users`` who may get mail. Hard rules no caller of ``build_digest`` or the
+    scheduler can bypass: only active accounts with a verified address get mail, never
+    unsubscribed or suppressed ones. (The sender checks the address again before sending.)"""
+    users = [u for u in users if u.is_active and u.unsubscribed_at is None]
+    suppressed = set(
+        Suppression.objects.annotate(address=Lower("email"))
+        .filter(address__in=[u.email.lower() for u in users])
+        .values_list("address", flat=True)
+    )
+    verified = {
+        (user_id, email.lower())
+        for user_id, email in EmailAddress.objects.filter(
+            user__in=users, verified=True
+        ).values_list("user_id", "email")
+    }
+    return [
+        u
+        for u in users
+        if u.email.lower() not in suppressed and (u.pk, u.email.lower()) in verified
+    ]
 
 
 def may_receive(user: User) -> bool:
-    """Hard rules no caller can bypass: only active accounts with a verified address get mail,
-    never unsubscribed or suppressed ones."""
-    return (
-        user.is_active
-        and user.unsubscribed_at is None
-        and not is_suppressed(user)
-        and has_verified_address(user)
-    )
+    return bool(receiving([user]))
 
 
 def build_digest(user: User, *, now: dt.datetime, date: dt.date | None = None) -> Digest | None:
@@ -225,21 +255,23 @@ def build_digest(user: User, *, now: dt.datetime, date: dt.date | None = None) -
     Returns None — and writes nothing — when a digest for that local date exists already, when
     nothing matched and the user skips empty digests, or when the user must not get mail.
     """
+    if not may_receive(user):
+        return None
     return write_digest(plan_digest(user, now=now, date=date, full=False))
 
 
 def write_digest(plan: DigestPlan) -> Digest | None:
-    """Write ``plan`` — Digest, DigestItems, pending Delivery — in one transaction; None, and
-    nothing written, when ``build_digest`` says so.
+    """Write ``plan``, made for someone who may receive mail — Digest, DigestItems, pending
+    Delivery — in one transaction; None, and nothing written, when there is nothing to send
+    (an empty plan for someone who skips empty digests) or it was written already.
 
-    Everything but the inserts happens before the transaction, so they alone hold SQLite's
-    one write lock, which the senders wait on to record "sent". A concurrent builder may have
-    written meanwhile: the unique constraints decide — one digest per user and date, a paper
-    sent once per user — and the loser writes nothing; what it planned is not lost, the
-    winner's window covered it. (The sender checks the address again before sending.)
+    The plan is made before the transaction, so the inserts alone hold SQLite's one write
+    lock, which the senders wait on to record "sent". A concurrent builder may have written
+    meanwhile: the unique constraints decide — one digest per user and date, a paper sent
+    once per user — and the loser writes nothing; what it planned is not lost, the winner's
+    window covered it.
     """
-    user = plan.digest.user
-    if not may_receive(user) or (plan.is_empty and user.skip_empty):
+    if plan.is_empty and plan.digest.user.skip_empty:
         return None
     try:
         with transaction.atomic():
@@ -247,7 +279,7 @@ def write_digest(plan: DigestPlan) -> Digest | None:
             for item in plan.items:
                 item.digest_id = plan.digest.pk
             DigestItem.objects.bulk_create(plan.items)
-            Delivery.objects.create(digest=plan.digest, to_email=user.email)
+            Delivery.objects.create(digest=plan.digest, to_email=plan.digest.user.email)
     except IntegrityError:
         return None
     return plan.digest

@@ -23,16 +23,16 @@ from django.utils import timezone
 
 from accounts.models import User
 from digest.digests import (
-    FeaturedEverywhere,
     build_digest,
     may_receive,
     plan_digest,
+    plan_digests,
+    receiving,
     write_digest,
 )
 from digest.models import Digest, DigestItem
 from digest.schedule import (
     SCHEDULE_FIELDS,
-    digest_date,
     is_delivery_day,
     next_digest_at,
     receives_digests,
@@ -91,53 +91,53 @@ class BuildReport:
     skipped: int = 0
 
 
-def build_for_user(
-    user: User,
-    *,
-    now: dt.datetime,
-    date: dt.date | None = None,
-    everywhere: FeaturedEverywhere | None = None,
-) -> Digest | None:
-    """Build ``user``'s due digest and move them to their next slot, in one transaction."""
-    plan = None
-    if receives_digests(user):  # planning only reads: before the write transaction
-        date = date or digest_date(user, now=now)
-        plan = plan_digest(user, now=now, date=date, full=False, everywhere=everywhere)
-    with transaction.atomic():
-        digest = write_digest(plan) if plan else None
-        # Only while the schedule is the one this slot comes from: a change saved meanwhile
-        # has set its own next slot.
-        unchanged = {name: getattr(user, name) for name in SCHEDULE_FIELDS}
-        User.objects.filter(pk=user.pk, **unchanged).update(
-            next_digest_at=next_digest_at(user, after=now)
-        )
-    return digest
-
-
 def build_for_users(user_ids: list[int], *, now: dt.datetime | None = None) -> BuildReport:
-    """Build the due digests of a chunk of users, one user at a time, and move each to their
-    next slot. One user's failure is logged and leaves the rest of the chunk unharmed (that
-    user stays leased, and is tried again when the lease runs out)."""
+    """Build the due digests of a chunk of users and move each to their next slot.
+
+    The chunk is planned at once (``plan_digests`` reads only), then each user's digest is
+    written in a transaction of its own. One user's failure is logged and leaves the rest of
+    the chunk unharmed: that user keeps the lease and is tried again when it runs out. So
+    does everyone if the task is lost before the schedules move; rebuilding is a no-op.
+    """
     now = now or timezone.now()
-    users = User.objects.in_bulk(user_ids)
-    # Read once for the chunk; covers every daily and weekly window (a user back from a long
-    # pause has a longer one, and reads their own).
-    lookback = now - dt.timedelta(days=settings.DIGEST_FIRST_LOOKBACK_DAYS)
-    everywhere = FeaturedEverywhere.read(since=lookback, until=now)
-    report = BuildReport(skipped=len(set(user_ids) - users.keys()))  # deleted since claimed
-    for user in (users[user_id] for user_id in user_ids if user_id in users):
+    users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
+    receiving_ids = {u.pk for u in receiving([u for u in users if receives_digests(u)])}
+    due = [u for u in users if u.pk in receiving_ids]
+    plans = plan_digests(due, now=now)
+    report = BuildReport(skipped=len(user_ids) - len(due))
+    failed = set()
+    for user in due:
         try:
-            digest = build_for_user(user, now=now, everywhere=everywhere)
+            digest = write_digest(plans[user.pk])
         except Exception:  # one broken user must not hold up the rest of the chunk
             log.exception("building the digest of user %s failed", user.pk)
-            report.skipped += 1
-            continue
+            failed.add(user.pk)
+            digest = None
         if digest is None:
             report.skipped += 1
         else:
             report.built.append(digest.pk)
             report.delivery_ids.append(digest.delivery.pk)
+    reschedule([u for u in users if u.pk not in failed], after=now)
     return report
+
+
+# What a user's next slot depends on.
+SLOT_FIELDS = (*SCHEDULE_FIELDS, "is_active")
+
+
+def reschedule(users: list[User], *, after: dt.datetime) -> None:
+    """Move each user to their first slot after ``after``: an UPDATE per distinct schedule (a
+    chunk has a handful: people share delivery hours), which leaves alone whoever changed
+    theirs meanwhile (the change set its own next slot)."""
+    groups: dict[tuple, list[User]] = {}
+    for user in users:
+        groups.setdefault(tuple(getattr(user, name) for name in SLOT_FIELDS), []).append(user)
+    with transaction.atomic():
+        for schedule, group in groups.items():
+            User.objects.filter(
+                pk__in=[u.pk for u in group], **dict(zip(SLOT_FIELDS, schedule, strict=True))
+            ).update(next_digest_at=next_digest_at(group[0], after=after))
 
 
 @dataclass

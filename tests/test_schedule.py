@@ -171,14 +171,14 @@ def test_a_chunk_gives_each_user_their_own_digest_and_nothing_to_who_must_not_ge
 
 def test_one_user_failing_does_not_hold_up_the_rest_of_the_chunk(db, monkeypatch):
     broken, fine = due_user(), due_user()
-    plan = scheduler.plan_digest
+    write = scheduler.write_digest
 
-    def plan_or_fail(user, **kwargs):
-        if user.pk == broken.pk:
+    def write_or_fail(plan):
+        if plan.digest.user_id == broken.pk:
             raise RuntimeError("bad data")
-        return plan(user, **kwargs)
+        return write(plan)
 
-    monkeypatch.setattr(scheduler, "plan_digest", plan_or_fail)
+    monkeypatch.setattr(scheduler, "write_digest", write_or_fail)
     report = build_for_users([broken.pk, fine.pk])
     assert [Digest.objects.get(pk=pk).user_id for pk in report.built] == [fine.pk]
     assert report.skipped == 1

@@ -6,8 +6,10 @@ is not lost, and a new subscription brings recent papers). Papers already sent t
 never candidates again — the database enforces it too (``DigestItem`` unique per user × paper).
 Windows chain, so a day without a digest (weekend, paused, nothing matched) loses nothing.
 
-``plan_digest`` only reads; ``build_digest`` writes the plan — Digest, DigestItems and the
-Delivery outbox row — in one transaction; ``preview_digest`` renders the plan without writing.
+``plan_digests`` only reads, for a set of users at once (the scheduler's chunk) or one
+(``plan_digest``); ``write_digest`` writes a user's plan — Digest, DigestItems and the Delivery
+outbox row — in one transaction; ``build_digest`` plans and writes for one user;
+``preview_digest`` renders the plan without writing.
 """
 
 from __future__ import annotations

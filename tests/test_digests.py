@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from digest import links
 from digest.digest_email import render_digest_email
-from digest.digests import build_digest, plan_digest, preview_digest
+from digest.digests import build_digest, plan_digest, plan_digests, preview_digest
 from digest.models import Delivery, Digest, DigestItem, Suppression
 from subscriptions.models import Match
 from tests.factories import DigestFactory, PaperFactory, SubscriptionFactory, UserFactory
@@ -288,6 +288,49 @@ def test_a_preview_plan_carries_its_papers_whole(user, subscription, django_asse
     plan = plan_digest(user, now=NOW)
     with django_assert_num_queries(0):  # rendering must not load each paper again
         assert [item.paper.title for item in plan.items] == ["Zero-shot everything"]
+
+
+def test_people_planned_together_each_get_their_own_window_papers_and_cap(db):
+    # The scheduler plans a chunk of users at once: nothing leaks from one to another.
+    new, returning, capped = UserFactory(), UserFactory(), UserFactory(papers_per_digest=1)
+    DigestFactory(user=returning, period_end=NOW - dt.timedelta(days=1))
+    three_days, fresh, sent_before = paper(hours_ago=72), paper(), paper()
+    everywhere = paper(featured_everywhere=True)
+    for user in (new, returning, capped):
+        subscription = SubscriptionFactory(owner=user)
+        for each in (three_days, fresh, sent_before):
+            match(subscription, each)
+    old = DigestFactory(
+        user=capped, date=dt.date(2026, 1, 1), period_end=NOW - dt.timedelta(days=30)
+    )
+    DigestItem.objects.create(digest=old, user=capped, paper=sent_before, rank=1)
+
+    plans = plan_digests([new, returning, capped], now=NOW)
+
+    def shape(plan):
+        return [(item.paper_id, item.in_email) for item in plan.items]
+
+    assert shape(plans[new.pk]) == [
+        (everywhere.id, True),
+        (sent_before.id, True),
+        (fresh.id, True),
+        (three_days.id, True),
+    ]
+    assert shape(plans[returning.pk]) == [
+        (everywhere.id, True),
+        (sent_before.id, True),
+        (fresh.id, True),
+    ]
+    assert shape(plans[capped.pk]) == [
+        (everywhere.id, True),
+        (fresh.id, False),
+        (three_days.id, False),
+    ]
+    assert plans[returning.pk].digest.period_start == NOW - dt.timedelta(days=1)
+    for user in (new, returning, capped):
+        alone = plan_digest(user, now=NOW)
+        assert shape(alone) == shape(plans[user.pk])
+        assert [i.hits for i in alone.items] == [i.hits for i in plans[user.pk].items]
 
 
 def test_the_delivery_is_written_due_at_once_with_nothing_tried_yet(user, subscription):

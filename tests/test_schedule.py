@@ -187,6 +187,23 @@ def test_one_user_failing_does_not_hold_up_the_rest_of_the_chunk(db, monkeypatch
     assert broken.next_digest_at <= timezone.now()
 
 
+def test_a_schedule_changed_while_the_chunk_builds_keeps_its_own_next_slot(db, monkeypatch):
+    user = due_user(delivery_hour=7)
+    write = scheduler.write_digest
+
+    def write_then_change_the_hour(plan):
+        digest = write(plan)
+        changed = User.objects.get(pk=user.pk)
+        changed.delivery_hour = 10  # saved from another request meanwhile
+        changed.save()
+        return digest
+
+    monkeypatch.setattr(scheduler, "write_digest", write_then_change_the_hour)
+    assert len(build_for_users([user.pk]).built) == 1
+    user.refresh_from_db()
+    assert user.next_digest_at.astimezone(user.tzinfo).hour == 10
+
+
 def test_paused_unsubscribed_and_inactive_users_are_not_due(db):
     due_user(frequency="paused")
     due_user(unsubscribed_at=timezone.now())

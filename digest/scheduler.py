@@ -41,17 +41,18 @@ from digest.schedule import (
 log = logging.getLogger(__name__)
 
 
-def _receiving_users() -> QuerySet[User]:
+def _on_schedule() -> QuerySet[User]:
+    """Users whose schedule has slots: active, subscribed, not paused."""
     return User.objects.filter(is_active=True, unsubscribed_at__isnull=True).exclude(
         frequency=User.Frequency.PAUSED
     )
 
 
 def schedule_unscheduled(now: dt.datetime) -> int:
-    """Give ``next_digest_at`` to receiving users who have none (rows written without the
+    """Give ``next_digest_at`` to users on a schedule who have none (rows written without the
     model's save signal: bulk imports, raw SQL, resumed schedules)."""
     fixed = 0
-    for user in _receiving_users().filter(next_digest_at__isnull=True).iterator(chunk_size=1000):
+    for user in _on_schedule().filter(next_digest_at__isnull=True).iterator(chunk_size=1000):
         User.objects.filter(pk=user.pk, next_digest_at__isnull=True).update(
             next_digest_at=next_digest_at(user, after=now)
         )
@@ -71,7 +72,7 @@ def claim_due_users(now: dt.datetime, chunk_size: int | None = None) -> Iterator
     while True:
         with transaction.atomic():
             chunk = list(
-                _receiving_users()
+                _on_schedule()
                 .filter(next_digest_at__lte=now, pk__gt=after)
                 .order_by("pk")
                 .select_for_update(skip_locked=True)
@@ -179,7 +180,7 @@ def build_now(
     """
     now = now or timezone.now()
     report = RunReport()
-    users = _receiving_users().order_by("id")
+    users = _on_schedule().order_by("id")
     if emails:
         users = users.filter(email__in=emails)
     total = users.count()

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from digest import scheduler, tasks
+from digest.celery import app
 from digest.models import Delivery, Digest, Suppression
 from digest.schedule import current_slot, digest_date, next_digest_at
 from digest.scheduler import build_for_users, claim_due_users
@@ -227,8 +228,6 @@ def test_a_missed_day_loses_nothing(db):
 
 @pytest.fixture
 def eager_celery():
-    from digest.celery import app
-
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = False

@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from digest.digests import links
-from digest.digests.compose import build_digest, plan_digest, preview_digest
+from digest.digests.compose import build_digest, plan_digest, plan_digests, preview_digest
 from digest.digests.email import render_digest_email
 from digest.digests.models import Delivery, Digest, DigestItem, Suppression
 from subscriptions.models import Match
@@ -144,16 +144,19 @@ def test_each_hit_is_listed_once_and_a_match_without_hits_still_names_its_subscr
     assert items[bare.id] == [named]
 
 
-def test_featured_first_then_by_score_then_upvotes(user, subscription):
-    low, high, popular, featured = paper(), paper(), paper(upvotes=50), paper(featured=True)
-    match(subscription, low, score=1)
+def test_featured_first_then_by_score_then_newest_paper(user, subscription):
+    # The one ranking rule, the preview's too (subscriptions.matcher.rank_key). Upvotes are not
+    # a key of their own: the match step adds them to the score as its tie-breaker.
+    older, high, newer = paper(), paper(), paper()
+    featured, everywhere = paper(featured=True), paper(featured_everywhere=True)
+    match(subscription, older, score=1)
     match(subscription, high, score=5)
-    match(subscription, popular, score=1)
+    match(subscription, newer, score=1)
     match(subscription, featured, score=0.5)
     digest = build_digest(user, now=NOW)
-    assert ranked_ids(digest) == [featured.id, high.id, popular.id, low.id]
+    assert ranked_ids(digest) == [featured.id, everywhere.id, high.id, newer.id, older.id]
     sections = list(digest.items.order_by("rank").values_list("section", flat=True))
-    assert sections == ["featured", "matched", "matched", "matched"]
+    assert sections == ["featured", "featured", "matched", "matched", "matched"]
 
 
 def test_featured_everywhere_papers_reach_people_they_did_not_match(user, subscription):
@@ -287,109 +290,56 @@ def test_a_preview_plan_carries_its_papers_whole(user, subscription, django_asse
         assert [item.paper.title for item in plan.items] == ["Zero-shot everything"]
 
 
-def test_a_build_plan_ranks_on_the_ranking_fields_alone(user, subscription):
-    from digest.digests.compose import plan_digests
-
-    first = paper()
-    match(subscription, first)
-    plan = plan_digests([user], now=NOW)[user.pk]
-    assert [(item.paper.id, item.rank) for item in plan.ranked] == [(first.pk, 1)]
-    assert [item.paper_id for item in plan.items] == [first.pk]
-
-
-def test_planning_many_users_at_once_gives_each_the_same_digest_as_alone(db):
-    from digest.digests.compose import build_digests, plan_digests
-
-    users = [UserFactory(papers_per_digest=3) for _ in range(4)]
-    shared = [paper(hours_ago=h) for h in (1, 5, 30, 200)]
-    featured_for_all = paper(featured_everywhere=True)
-    for n, user in enumerate(users):
-        subscription = SubscriptionFactory(owner=user, name=f"S{n}")
-        for rank, each in enumerate(shared[: n + 1]):
-            match(subscription, each, score=rank)
-        match(subscription, paper(featured=bool(n % 2)), score=9)
-    DigestItem.objects.create(
-        digest=DigestFactory(
-            user=users[2], date=dt.date(2026, 1, 1), period_end=NOW - dt.timedelta(days=40)
-        ),
-        user=users[2],
-        paper=shared[0],
-        rank=1,
+def test_people_planned_together_each_get_their_own_window_papers_and_cap(db):
+    # The scheduler plans a chunk of users at once: nothing leaks from one to another.
+    new, returning, capped = UserFactory(), UserFactory(), UserFactory(papers_per_digest=1)
+    DigestFactory(user=returning, period_end=NOW - dt.timedelta(days=1))
+    three_days, fresh, sent_before = paper(hours_ago=72), paper(), paper()
+    everywhere = paper(featured_everywhere=True)
+    for user in (new, returning, capped):
+        subscription = SubscriptionFactory(owner=user)
+        for each in (three_days, fresh, sent_before):
+            match(subscription, each)
+    old = DigestFactory(
+        user=capped, date=dt.date(2026, 1, 1), period_end=NOW - dt.timedelta(days=30)
     )
-    DigestFactory(
-        user=users[3], date=dt.date(2026, 11, 23), period_end=NOW - dt.timedelta(hours=10)
-    )
+    DigestItem.objects.create(digest=old, user=capped, paper=sent_before, rank=1)
+
+    plans = plan_digests([new, returning, capped], now=NOW)
 
     def shape(plan):
-        return [(i.paper_id, i.rank, i.section, i.in_email, i.score, i.hits) for i in plan.items]
+        return [(item.paper_id, item.in_email) for item in plan.items]
 
-    together = plan_digests(users, now=NOW)
-    for user in users:
-        assert shape(together[user.pk]) == shape(plan_digest(user, now=NOW))
-        assert (
-            together[user.pk].digest.period_start == plan_digest(user, now=NOW).digest.period_start
-        )
-    assert featured_for_all.pk in {i.paper_id for i in together[users[0].pk].items}
-
-    built = build_digests(users, now=NOW)
-    assert len(built) == 4
-    for digest in built:
-        stored = [
-            (i.paper_id, i.rank, i.section, i.in_email) for i in digest.items.order_by("rank")
-        ]
-        assert stored == [row[:4] for row in shape(together[digest.user_id])]
-        assert digest.delivery.status == Delivery.Status.PENDING
-    assert build_digests(users, now=NOW) == []  # a second run the same day writes nothing
-
-
-def test_building_a_chunk_skips_people_who_must_not_get_mail(db):
-    from digest.digests.compose import build_digests
-
-    ok, gone, bounced = (UserFactory() for _ in range(3))
-    gone.unsubscribed_at = NOW
-    gone.save()
-    Suppression.objects.create(email=bounced.email.upper(), reason="bounce")
-    for user in (ok, gone, bounced):
-        match(SubscriptionFactory(owner=user), paper())
-    assert [d.user_id for d in build_digests([ok, gone, bounced], now=NOW)] == [ok.pk]
+    assert shape(plans[new.pk]) == [
+        (everywhere.id, True),
+        (sent_before.id, True),
+        (fresh.id, True),
+        (three_days.id, True),
+    ]
+    assert shape(plans[returning.pk]) == [
+        (everywhere.id, True),
+        (sent_before.id, True),
+        (fresh.id, True),
+    ]
+    assert shape(plans[capped.pk]) == [
+        (everywhere.id, True),
+        (fresh.id, False),
+        (three_days.id, False),
+    ]
+    assert plans[returning.pk].digest.period_start == NOW - dt.timedelta(days=1)
+    for user in (new, returning, capped):
+        alone = plan_digest(user, now=NOW)
+        assert shape(alone) == shape(plans[user.pk])
+        assert [i.hits for i in alone.items] == [i.hits for i in plans[user.pk].items]
 
 
-def test_a_chunk_is_written_a_group_at_a_time_and_each_group_whole(db, monkeypatch):
-    # SQLite's single write lock is held per group of users, not for the whole chunk (with row
-    # locks the chunk is one transaction); whatever the grouping, everyone gets their digest,
-    # its items and its delivery.
-    from django.db import connection
-
-    from digest.digests import compose as digests
-
-    monkeypatch.setattr(digests, "WRITE_GROUP", 2)
-    groups = []
-    write = digests._write_plans
-    monkeypatch.setattr(
-        digests, "_write_plans", lambda plans: groups.append(len(plans)) or write(plans)
-    )
-    users = [UserFactory() for _ in range(5)]
-    for user in users:
-        match(SubscriptionFactory(owner=user), paper())
-    built = digests.build_digests(users, now=NOW)
-    assert groups == ([5] if connection.features.has_select_for_update else [2, 2, 1])
-    assert sorted(d.user_id for d in built) == sorted(u.pk for u in users)
-    assert all(d.delivery.status == Delivery.Status.PENDING and d.items.exists() for d in built)
-
-
-def test_a_chunk_writes_its_rows_with_the_models_defaults(db):
-    from digest.digests.compose import build_digests
-
-    user = UserFactory()
-    match(SubscriptionFactory(owner=user), paper())
+def test_the_delivery_is_written_due_at_once_with_nothing_tried_yet(user, subscription):
+    match(subscription, paper())
     before = dt.datetime.now(dt.UTC)
-    (digest,) = build_digests([user], now=NOW)
+    delivery = build_digest(user, now=NOW).delivery
     after = dt.datetime.now(dt.UTC)
-    digest.refresh_from_db()
-    assert before <= digest.created_at <= after
-    delivery = Delivery.objects.get(digest=digest)
+    delivery.refresh_from_db()
     assert (delivery.to_email, delivery.status, delivery.attempts) == (user.email, "pending", 0)
     assert (delivery.message_id, delivery.last_error, delivery.claimed_by) == ("", "", "")
     assert delivery.lease_until is None and delivery.sent_at is None
     assert before <= delivery.next_attempt_at <= after
-    assert before <= delivery.created_at <= after and before <= delivery.updated_at <= after

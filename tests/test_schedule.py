@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from digest import tasks
-from digest.digests.models import Delivery, Digest
+from digest.celery import app
+from digest.digests import scheduler
+from digest.digests.models import Delivery, Digest, Suppression
 from digest.digests.schedule import current_slot, digest_date, next_digest_at
 from digest.digests.scheduler import build_for_users, claim_due_users
 from subscriptions.models import Match
@@ -153,6 +155,57 @@ def test_building_moves_the_user_to_the_next_slot_and_is_safe_twice(db):
     assert user.next_digest_at > timezone.now()
 
 
+def test_a_chunk_gives_each_user_their_own_digest_and_nothing_to_who_must_not_get_mail(db):
+    readers = [due_user() for _ in range(3)]
+    gone, bounced = due_user(), due_user()
+    User.objects.filter(pk=gone.pk).update(unsubscribed_at=timezone.now())
+    Suppression.objects.create(email=bounced.email.upper(), reason="bounce")
+    report = build_for_users([u.pk for u in readers + [gone, bounced]])
+    assert report.skipped == 2
+    built = Digest.objects.filter(pk__in=report.built)
+    assert sorted(d.user_id for d in built) == sorted(u.pk for u in readers)
+    for digest in built:
+        owned = Match.objects.filter(owner=digest.user_id).values_list("paper_id", flat=True)
+        assert list(digest.items.values_list("paper_id", flat=True)) == list(owned)
+    assert sorted(report.delivery_ids) == sorted(d.delivery.pk for d in built)
+    assert build_for_users([u.pk for u in readers]).built == []  # the same day again: nothing
+
+
+def test_one_user_failing_does_not_hold_up_the_rest_of_the_chunk(db, monkeypatch):
+    broken, fine = due_user(), due_user()
+    write = scheduler.write_digest
+
+    def write_or_fail(plan):
+        if plan.digest.user_id == broken.pk:
+            raise RuntimeError("bad data")
+        return write(plan)
+
+    monkeypatch.setattr(scheduler, "write_digest", write_or_fail)
+    report = build_for_users([broken.pk, fine.pk])
+    assert [Digest.objects.get(pk=pk).user_id for pk in report.built] == [fine.pk]
+    assert report.skipped == 1
+    broken.refresh_from_db()
+    # Rolled back: its schedule stays where the claim left it, so it is built again later.
+    assert broken.next_digest_at <= timezone.now()
+
+
+def test_a_schedule_changed_while_the_chunk_builds_keeps_its_own_next_slot(db, monkeypatch):
+    user = due_user(delivery_hour=7)
+    write = scheduler.write_digest
+
+    def write_then_change_the_hour(plan):
+        digest = write(plan)
+        changed = User.objects.get(pk=user.pk)
+        changed.delivery_hour = 10  # saved from another request meanwhile
+        changed.save()
+        return digest
+
+    monkeypatch.setattr(scheduler, "write_digest", write_then_change_the_hour)
+    assert len(build_for_users([user.pk]).built) == 1
+    user.refresh_from_db()
+    assert user.next_digest_at.astimezone(user.tzinfo).hour == 10
+
+
 def test_paused_unsubscribed_and_inactive_users_are_not_due(db):
     due_user(frequency="paused")
     due_user(unsubscribed_at=timezone.now())
@@ -176,8 +229,6 @@ def test_a_missed_day_loses_nothing(db):
 
 @pytest.fixture
 def eager_celery():
-    from digest.celery import app
-
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = False

@@ -2,42 +2,57 @@
 
 Beat calls ``claim_due_users`` every few minutes. A due user (``next_digest_at <= now``) is
 claimed by moving ``next_digest_at`` forward by a lease, in chunks of ids, and each chunk goes to
-one ``build_digests`` task. The task builds each digest (``digests.build_digest``) and sets the
-real next slot in the same transaction. If the task is lost (worker killed, broker restarted),
-the lease runs out and the next beat claims the user again; building twice is a no-op because a
-digest is unique per user and local date. A day missed entirely loses no paper: windows chain.
+one ``build_digests`` task. The task builds each user's digest in turn (``digests.build_digest``)
+and sets the real next slot in the same transaction. If the task is lost (worker killed, broker
+restarted), the lease runs out and the next beat claims the user again; building twice is a
+no-op because a digest is unique per user and local date. A day missed entirely loses no
+paper: windows chain.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from digest.digests.compose import build_digest, build_digests
-from digest.digests.models import Delivery
-from digest.digests.schedule import digest_date, next_digest_at, receives_digests
+from digest.digests.compose import (
+    build_digest,
+    may_receive,
+    plan_digest,
+    plan_digests,
+    receiving,
+    write_digest,
+)
+from digest.digests.models import Digest, DigestItem
+from digest.digests.schedule import (
+    SCHEDULE_FIELDS,
+    is_delivery_day,
+    next_digest_at,
+    receives_digests,
+)
 
 log = logging.getLogger(__name__)
 
 
-def _receiving_users():
+def _on_schedule() -> QuerySet[User]:
+    """Users whose schedule has slots: active, subscribed, not paused."""
     return User.objects.filter(is_active=True, unsubscribed_at__isnull=True).exclude(
         frequency=User.Frequency.PAUSED
     )
 
 
 def schedule_unscheduled(now: dt.datetime) -> int:
-    """Give ``next_digest_at`` to receiving users who have none (rows written without the
+    """Give ``next_digest_at`` to users on a schedule who have none (rows written without the
     model's save signal: bulk imports, raw SQL, resumed schedules)."""
     fixed = 0
-    for user in _receiving_users().filter(next_digest_at__isnull=True).iterator(chunk_size=1000):
+    for user in _on_schedule().filter(next_digest_at__isnull=True).iterator(chunk_size=1000):
         User.objects.filter(pk=user.pk, next_digest_at__isnull=True).update(
             next_digest_at=next_digest_at(user, after=now)
         )
@@ -46,20 +61,27 @@ def schedule_unscheduled(now: dt.datetime) -> int:
 
 
 def claim_due_users(now: dt.datetime, chunk_size: int | None = None) -> Iterator[list[int]]:
-    """Yield chunks of ids of users due at ``now``, each claimed for ``DIGEST_BUILD_LEASE``."""
+    """Yield chunks of ids of users due at ``now``, each claimed for ``DIGEST_BUILD_LEASE``.
+
+    A chunk is claimed in a transaction of its own: its rows are locked, skipping any another
+    process holds (a builder, a concurrent beat), and their ``next_digest_at`` is moved to the
+    lease's end, so nobody claims them again until the lease runs out."""
     chunk_size = chunk_size or settings.DIGEST_CHUNK_SIZE
     lease_until = now + dt.timedelta(seconds=settings.DIGEST_BUILD_LEASE_SECONDS)
-    due = list(
-        _receiving_users()
-        .filter(next_digest_at__lte=now)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    for start in range(0, len(due), chunk_size):
-        chunk = due[start : start + chunk_size]
-        User.objects.filter(id__in=chunk, next_digest_at__lte=now).update(
-            next_digest_at=lease_until
-        )
+    after = 0  # walk the ids upwards: each user is looked at once per call, whatever the lease
+    while True:
+        with transaction.atomic():
+            chunk = list(
+                _on_schedule()
+                .filter(next_digest_at__lte=now, pk__gt=after)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:chunk_size]
+            )
+            if not chunk:
+                return
+            User.objects.filter(pk__in=chunk).update(next_digest_at=lease_until)
+        after = chunk[-1]
         yield chunk
 
 
@@ -70,68 +92,53 @@ class BuildReport:
     skipped: int = 0
 
 
-def build_for_user(user_id: int, *, now: dt.datetime, date: dt.date | None = None):
-    """Build one user's due digest and move their schedule to the next slot, atomically."""
-    with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=user_id).first()
-        if user is None:
-            return None
-        digest = None
-        if receives_digests(user):
-            digest = build_digest(user, now=now, date=date or digest_date(user, now=now))
-        User.objects.filter(pk=user_id).update(next_digest_at=next_digest_at(user, after=now))
-        return digest
-
-
-def reschedule(users: list[User], *, after: dt.datetime) -> None:
-    """Move each user to their next slot: one UPDATE per distinct slot (people share delivery
-    hours, so a chunk has a handful) rather than ``bulk_update``'s CASE per user."""
-    by_slot: dict[dt.datetime | None, list[int]] = {}
-    for user in users:
-        by_slot.setdefault(next_digest_at(user, after=after), []).append(user.pk)
-    with transaction.atomic():
-        for slot, ids in by_slot.items():
-            User.objects.filter(pk__in=ids).update(next_digest_at=slot)
-
-
 def build_for_users(user_ids: list[int], *, now: dt.datetime | None = None) -> BuildReport:
     """Build the due digests of a chunk of users and move each to their next slot.
 
-    The whole chunk is planned and written with a fixed number of queries
-    (``digests.build_digests``). If that fails — a concurrent builder, one user's bad data — the
-    chunk is retried user by user, so one problem never holds up the others.
+    The chunk is planned at once (``plan_digests`` reads only), then each user's digest is
+    written in a transaction of its own. One user's failure is logged and leaves the rest of
+    the chunk unharmed: that user keeps the lease and is tried again when it runs out. So
+    does everyone if the task is lost before the schedules move; rebuilding is a no-op.
     """
     now = now or timezone.now()
-    report = BuildReport()
-    try:
-        users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
-        digests = build_digests([u for u in users if receives_digests(u)], now=now)
-        # Separately: if this step is lost, the users stay leased and come back to a no-op.
-        reschedule(users, after=now)
-    except Exception:
-        log.warning(
-            "building chunk of %d users at once failed; one by one", len(user_ids), exc_info=True
-        )
-    else:
-        report.built = [d.pk for d in digests]
-        report.delivery_ids = list(
-            Delivery.objects.filter(digest__in=report.built).values_list("pk", flat=True)
-        )
-        report.skipped = len(user_ids) - len(digests)
-        return report
-    for user_id in user_ids:
+    users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
+    receiving_ids = {u.pk for u in receiving([u for u in users if receives_digests(u)])}
+    due = [u for u in users if u.pk in receiving_ids]
+    plans = plan_digests(due, now=now)
+    report = BuildReport(skipped=len(user_ids) - len(due))
+    failed = set()
+    for user in due:
         try:
-            digest = build_for_user(user_id, now=now)
+            digest = write_digest(plans[user.pk])
         except Exception:  # one broken user must not hold up the rest of the chunk
-            log.exception("building the digest of user %s failed", user_id)
-            report.skipped += 1
-            continue
+            log.exception("building the digest of user %s failed", user.pk)
+            failed.add(user.pk)
+            digest = None
         if digest is None:
             report.skipped += 1
         else:
             report.built.append(digest.pk)
-            report.delivery_ids.append(digest.delivery.pk)
+            report.delivery_ids.append(digest.digests.delivery.pk)
+    reschedule([u for u in users if u.pk not in failed], after=now)
     return report
+
+
+# What a user's next slot depends on.
+SLOT_FIELDS = (*SCHEDULE_FIELDS, "is_active")
+
+
+def reschedule(users: list[User], *, after: dt.datetime) -> None:
+    """Move each user to their first slot after ``after``: an UPDATE per distinct schedule (a
+    chunk has a handful: people share delivery hours), which leaves alone whoever changed
+    theirs meanwhile (the change set its own next slot)."""
+    groups: dict[tuple, list[User]] = {}
+    for user in users:
+        groups.setdefault(tuple(getattr(user, name) for name in SLOT_FIELDS), []).append(user)
+    with transaction.atomic():
+        for schedule, group in groups.items():
+            User.objects.filter(
+                pk__in=[u.pk for u in group], **dict(zip(SLOT_FIELDS, schedule, strict=True))
+            ).update(next_digest_at=next_digest_at(group[0], after=after))
 
 
 @dataclass
@@ -163,7 +170,7 @@ def build_now(
     dry_run: bool = False,
     now: dt.datetime | None = None,
     emails: list[str] | None = None,
-    progress=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunReport:
     """Build the digests due on ``date`` (each user's local today by default) right now, for
     everyone whose schedule includes that day — what ``manage.py send_digests`` does.
@@ -171,13 +178,9 @@ def build_now(
     With ``dry_run`` nothing is written: the report lists who would get what. A date in the past
     covers papers up to the end of that local day.
     """
-    from digest.digests.compose import may_receive, plan_digest
-    from digest.digests.models import Digest, DigestItem
-    from digest.digests.schedule import is_delivery_day
-
     now = now or timezone.now()
     report = RunReport()
-    users = _receiving_users().order_by("id")
+    users = _on_schedule().order_by("id")
     if emails:
         users = users.filter(email__in=emails)
     total = users.count()
@@ -201,10 +204,10 @@ def build_now(
                 PlannedDigest(
                     email=user.email,
                     date=day,
-                    papers_total=len(plan.ranked),
-                    in_email=sum(1 for item in plan.ranked if item.in_email),
+                    papers_total=len(plan.items),
+                    in_email=sum(1 for item in plan.items if item.in_email),
                     featured=sum(
-                        1 for item in plan.ranked if item.section == DigestItem.Section.FEATURED
+                        1 for item in plan.items if item.section == DigestItem.Section.FEATURED
                     ),
                 )
             )

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from accounts.models import User
+from digest.digests.compose import build_digest
+from digest.digests.delivery import send_delivery
 from digest.digests.models import Delivery, Digest
 
 
@@ -20,9 +22,6 @@ class SendNowOutcome:
 
 
 def send_digest_now(user: User, *, now: dt.datetime | None = None) -> SendNowOutcome:
-    from digest.digests.compose import build_digest
-    from digest.digests.delivery import send_delivery
-
     now = now or timezone.now()
     today = now.astimezone(user.tzinfo).date()
     digest = Digest.objects.filter(user=user, date=today).select_related("delivery").first()

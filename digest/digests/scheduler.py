@@ -118,7 +118,7 @@ def build_for_users(user_ids: list[int], *, now: dt.datetime | None = None) -> B
             report.skipped += 1
         else:
             report.built.append(digest.pk)
-            report.delivery_ids.append(digest.digests.delivery.pk)
+            report.delivery_ids.append(digest.delivery.pk)
     reschedule([u for u in users if u.pk not in failed], after=now)
     return report
 

@@ -87,10 +87,11 @@ def from_bytes(data: bytes | memoryview) -> np.ndarray:
 
 def stack(stored: Iterable[bytes | memoryview]) -> np.ndarray:
     """Stored embeddings as one (n, DIMENSIONS) matrix, row for row."""
-    rows = [from_bytes(data) for data in stored]
-    if not rows:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    return np.vstack(rows)
+    # One buffer decoded at once: a call per row took a third of ranking 10,000 papers.
+    data = b"".join(stored)
+    if len(data) % (DIMENSIONS * DTYPE.itemsize):
+        raise ValueError(f"an embedding has {DIMENSIONS} float32 values")
+    return np.frombuffer(data, dtype=DTYPE).reshape(-1, DIMENSIONS).astype(np.float32)
 
 
 def embed_papers(papers: Sequence[Paper]) -> np.ndarray:

@@ -20,6 +20,7 @@ from subscriptions.embeddings import (
     embed_new_papers,
     from_bytes,
     paper_text,
+    stack,
     to_bytes,
 )
 from tests.realpapers import real_paper, real_row
@@ -113,6 +114,16 @@ def test_stored_bytes_give_back_the_same_vector():
 def test_bytes_that_are_not_an_embedding_are_refused():
     with pytest.raises(ValueError, match="256 float32 values"):
         from_bytes(b"\x00" * 12)
+    with pytest.raises(ValueError, match="256 float32 values"):
+        stack([b"\x00" * 1024, b"\x00" * 12])
+
+
+def test_stored_embeddings_stack_into_one_matrix_row_for_row():
+    vectors = embed(["zero-shot text-to-speech", "domain adaptation", "CLIP"])
+    matrix = stack(to_bytes(vector) for vector in vectors)
+    assert matrix.dtype == np.float32
+    assert np.array_equal(matrix, vectors)
+    assert stack([]).shape == (0, DIMENSIONS)
 
 
 @pytest.mark.django_db

@@ -62,7 +62,7 @@ class Evidence:
     keyword: float = 0.0  # normalised boolean-match score, 0–1 (normalise_keyword)
     hits: Sequence[dict[str, str]] = ()  # [{"term", "field"}] from the matcher
     similarity: float | None = None  # z; None without a semantic interest
-    interest: str = ""  # the interest as the reader wrote it, for the reason
+    interest: str = ""  # the interest's words as the reader wrote them, for the reason
     reader: float | None = None  # the reader model's correction; None without a model
     liked_title: str | None = None  # the nearest paper the reader liked (or gave as an example)
     liked_similarity: float | None = None  # z of this paper's closeness to that one
@@ -115,13 +115,11 @@ def reasons(evidence: Evidence) -> list[str]:
         found.append("featured by the curators")
     if evidence.hits:
         found.append(matched_reason(evidence.hits))
-    if evidence.similarity is not None and evidence.similarity >= CLOSE_IN_MEANING_Z:
-        interest = " ".join(evidence.interest.split())
-        found.append(
-            f"close in meaning to your interest “{interest}”"
-            if interest
-            else "close in meaning to your interest"
-        )
+    interest = " ".join(evidence.interest.split())
+    # An interest of example papers only has no words to quote: the nearest example is the
+    # reason then (``liked_title``).
+    if interest and evidence.similarity is not None and evidence.similarity >= CLOSE_IN_MEANING_Z:
+        found.append(f"close in meaning to your interest “{interest}”")
     if (
         evidence.liked_title
         and evidence.liked_similarity is not None

@@ -180,3 +180,26 @@ def test_models_are_fitted_when_first_asked_for_and_kept_for_the_run():
     with CaptureQueriesContext(connection) as queries:
         assert models.get(rater.pk) is model
     assert len(queries) == 0
+
+
+@pytest.mark.django_db
+def test_the_interests_opinion_of_the_rated_papers_is_the_models_offset():
+    reader = UserFactory()
+    liked, disliked = (real_paper(title) for title in CLIP_PAPERS)
+    embed_new_papers()
+    Feedback.objects.create(user=reader, paper=liked, kind=Feedback.Kind.MORE)
+    Feedback.objects.create(user=reader, paper=disliked, kind=Feedback.Kind.LESS)
+    asked = []
+
+    def prior(user_id, embeddings):
+        asked.append((user_id, len(embeddings)))
+        return np.array([4.0, 1.0])
+
+    with_prior = ReaderModels(prior=prior).get(reader.pk)
+    assert asked == [(reader.pk, 2)]
+    rated = load_ratings([reader.pk])[reader.pk]
+    expected = fit(
+        Ratings(rated.embeddings, rated.liked, np.array([4.0, 1.0]) / hybrid.READER_WEIGHT)
+    )
+    assert np.allclose(with_prior.weights, expected.weights, atol=1e-6)
+    assert not np.allclose(with_prior.weights, ReaderModels().get(reader.pk).weights, atol=1e-3)

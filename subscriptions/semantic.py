@@ -12,8 +12,8 @@ matrix product per chunk of subscriptions.
 
 **Similarity is measured against the typical paper.** Raw cosine similarity means different
 things for different interests: on the recorded Hugging Face listings the typical paper's
-similarity to a one-word query is about 0.1, to a sentence 0.22–0.36, to the mean of three
-papers 0.52–0.59, while the spread (standard deviation) is about 0.1 for all of them
+similarity to a one- or two-word query is 0.09–0.18, to a sentence 0.22–0.36, to the mean of
+three papers 0.52–0.59, while the spread (standard deviation) is 0.09–0.12 for all of them
 (bench/relevance.py prints the table). So one cosine threshold is too strict for a word and
 lets most papers through for papers-like-these. The similarity is therefore standardised:
 ``z = (cosine − mean) / sd``, where mean and sd are those of the interest's similarity to a
@@ -63,14 +63,16 @@ class Kind(StrEnum):
 
 
 # Strictness 1 (loose) … 5 (strict) as a threshold in z, spreads above the typical paper's
-# similarity. Measured on the recorded listings (bench/relevance.py, "thresholds"): at z ≥ 2 a
-# few percent of other listings' papers pass for every kind of interest, at z ≥ 1 about one in
-# ten, at z ≥ 3 almost none and only the closest of a listing's own papers.
+# similarity. Measured on the recorded listings (bench/relevance.py, "Thresholds"; a listing's
+# own papers are those a Hugging Face search for its query returned, many only loosely about
+# it): at z ≥ 2, about 1 % of the other listings' papers pass for every kind of interest
+# (0.5–1.2 % on average per kind) and 9–33 % of the listing's own; at z ≥ 1, 4–10 % of the
+# others; at z ≥ 3, almost none and only the closest of its own.
 STRICTNESS_Z = {1: 1.0, 2: 1.5, 3: 2.0, 4: 2.5, 5: 3.0}
 DEFAULT_STRICTNESS = 3
 # A kind's default, as a strictness. Papers-like-these interests are one step looser: the mean
-# of a few papers is a narrower target than a sentence, and at z ≥ 2 it kept only 3–21 % of a
-# listing's own papers (a sentence 9–27 %).
+# of a few papers is a narrower target than a sentence, and at z ≥ 2 it kept only 1–17 % of a
+# listing's own papers (a sentence 9–27 %); at z ≥ 1.5, 7–30 % with 3 % of the others.
 DEFAULT_STRICTNESS_BY_KIND = {
     Kind.QUERY: DEFAULT_STRICTNESS,
     Kind.TEXT: DEFAULT_STRICTNESS,

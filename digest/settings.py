@@ -68,7 +68,7 @@ def parse_email_url(url: str) -> dict[str, object]:
     if scheme not in ("smtp", "smtps"):
         raise ImproperlyConfigured(f"EMAIL_URL scheme {scheme!r} is not smtp, smtps or console")
     return {
-        # Django's SMTP backend, cheaper per message (see digest.smtp.EmailBackend).
+        # Django's SMTP backend, DKIM-signing when a key is configured (digest.smtp).
         "EMAIL_BACKEND": "digest.smtp.EmailBackend",
         "EMAIL_HOST": parts.hostname or "localhost",
         "EMAIL_PORT": parts.port or (465 if scheme == "smtps" else 25),

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import textwrap
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digest import mail as composer
-from digest.digest_email import render_digest_email
+from digest.digest_email import TEXT_WIDTH, render_digest_email, wrap
 from digest.digests import build_digest
 from digest.models import DigestItem
 from subscriptions.models import Match
@@ -237,8 +240,6 @@ def test_plain_text_is_wrapped_for_reading_in_a_terminal(subscription):
 
 
 def test_plain_text_breaks_lines_between_words_only():
-    from digest.digest_email import TEXT_WIDTH, wrap
-
     text = "we ensemble it with the original zero-shot model " * 3
     url = "https://example.org/" + "a-very-long-path" * 6
     lines = wrap(f"{text} see {url} for code").split("\n")
@@ -247,3 +248,16 @@ def test_plain_text_breaks_lines_between_words_only():
     assert f"   {url} for code" in lines or f"   {url}" in lines  # a URL is never cut
     assert not any(line.endswith("-") for line in lines)  # nor is a hyphenated term
     assert " ".join(" ".join(lines).split()) == " ".join(f"{text} see {url} for code".split())
+
+
+@given(st.lists(st.sampled_from(["a", "zero-shot", "word", "x" * 80, "é" * 5, "\n", "  "])))
+def test_plain_text_wraps_as_textwrap_would_without_breaking_words(pieces):
+    text = " ".join(pieces)
+    assert wrap(text) == textwrap.fill(
+        " ".join(text.split()),  # runs of whitespace are one space
+        TEXT_WIDTH,
+        initial_indent="   ",
+        subsequent_indent="   ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )

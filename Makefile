@@ -33,6 +33,7 @@ chaos: install system-deps
 	$(BIN)/python -m pytest -p no:cacheprovider -m chaos tests/test_chaos.py
 
 bench: install
+	$(BIN)/python -m pytest -p no:cacheprovider -m bench
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/delivery.py
 	$(BIN)/python bench/ingest.py

@@ -82,7 +82,7 @@ def parse_email_url(url: str) -> dict[str, object]:
     if scheme not in ("smtp", "smtps"):
         raise ImproperlyConfigured(f"EMAIL_URL scheme {scheme!r} is not smtp, smtps or console")
     return {
-        # Django's SMTP backend, cheaper per message (see digest.digests.smtp.EmailBackend).
+        # Django's SMTP backend, DKIM-signing when a key is configured (digest.digests.smtp).
         "EMAIL_BACKEND": "digest.digests.smtp.EmailBackend",
         "EMAIL_HOST": parts.hostname or "localhost",
         "EMAIL_PORT": parts.port or (465 if scheme == "smtps" else 25),
@@ -225,11 +225,6 @@ CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Workers lower their CPU priority to this niceness when they start (0: as started). A send is
-# CPU-bound batch work; the web process answers people, and a mail server on the same box is
-# what every worker waits on for each message: neither should queue behind the workers
-# (bench/RESULTS.md, "Delivery", fourth session).
-WORKER_NICE = envint("WORKER_NICE", 10)
 
 # How often beat runs each step of the daily pipeline (seconds).
 INGEST_INTERVAL = envint("INGEST_INTERVAL", 60 * 60)

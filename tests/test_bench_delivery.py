@@ -1,5 +1,6 @@
 """The delivery benchmark runs through at a tiny size: the numbers in bench/RESULTS.md come from
-a script that still works. No timing is asserted here — speed lives in the benchmark itself."""
+a script that still works. No timing is asserted here — speed lives in the benchmark itself.
+Marked ``bench``: it runs with ``make bench`` (``pytest -m bench``), not in the default suite."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+
+import pytest
 
 from tests.subprocesses import PROJECT_DIR
 
@@ -17,6 +20,7 @@ SUMMARY = re.compile(
 )
 
 
+@pytest.mark.bench
 def test_the_delivery_benchmark_sends_every_digest_and_ends_with_its_summary(tmp_path):
     # The benchmark makes its own SQLite database and sink; nothing of the test run's settings.
     ignored = ("DATABASE_URL", "BENCH_DATABASE_URL", "REDIS_URL")
@@ -37,7 +41,7 @@ def test_the_delivery_benchmark_sends_every_digest_and_ends_with_its_summary(tmp
     assert sent and int(sent[1]) == int(sent[2]) > 0, result.stdout
     assert re.search(r"^raw smtplib: \d+ sent", result.stdout, re.MULTILINE), result.stdout
     assert re.search(
-        r"^goal 70% end to end = .* leave the workers at most -?[\d.]+ ms of CPU per message",
+        r"^floor: end to end at least 20% of the raw blast: (held|NOT held)$",
         result.stdout,
         re.MULTILINE,
     ), result.stdout

@@ -330,4 +330,4 @@ def test_each_batch_sends_the_papers_as_they_are_now_with_their_reasons(db, smtp
     assert send_delivery(second.pk).sent == 1
     bodies = [text_of(message) for message in smtp_sink.messages]
     assert "First title" in bodies[0] and "Second title" in bodies[1]
-    assert all("Why: matched zero-shot in title (Vision)" in body for body in bodies)
+    assert all("matched: `zero-shot` in title (Vision)" in body for body in bodies)

@@ -5,14 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import textwrap
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digest import mail as composer
 from digest.digests.compose import build_digest
-from digest.digests.email import render_digest_email
+from digest.digests.email import TEXT_WIDTH, render_digest_email, wrap
+from digest.digests.models import DigestItem
 from subscriptions.models import Match
-from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
+from tests.factories import (
+    DigestFactory,
+    DigestItemFactory,
+    PaperFactory,
+    SubscriptionFactory,
+    UserFactory,
+)
 
 NOW = dt.datetime(2026, 11, 24, 7, 0, tzinfo=dt.UTC)
 HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(2)>'
@@ -74,7 +84,7 @@ def test_each_paper_shows_title_link_authors_categories_abstract_links_and_why(s
     assert "A strong baseline." in html and "A strong baseline." in text
     assert "<strong>zero-shot</strong> in title and abstract" in html
     assert "<em>Zero-shot</em>" in html
-    assert "Why: matched zero-shot in title and abstract (Zero-shot)" in text
+    assert "matched: `zero-shot` in title and abstract (Zero-shot)" in text
     assert "It works well. " * 30 not in text.replace("\n   ", " ")  # trimmed
 
 
@@ -181,21 +191,28 @@ def test_each_paper_has_signed_feedback_links(subscription):
         assert feedback_from_token(token) == (subscription.owner.pk, paper.pk, kind)
 
 
-def test_a_paper_that_looks_like_a_template_hole_renders_as_text(subscription):
-    from digest.mail import hole
-
-    add_paper(
-        subscription,
-        title=f"Tricky {hole('abstract_html')} <b>title</b>",
-        abstract=f"We study zero-shot {hole('paper_html')} things.",
-    )
+def test_a_paper_that_looks_like_a_template_renders_as_text(subscription):
+    title = "Tricky {{ unsubscribe_url }} {% include 'emails/layout.mjml' %} <b>title</b>"
+    add_paper(subscription, title=title, abstract="We study zero-shot {{ SITE_NAME }} things.")
     message = render_digest_email(build_digest(subscription.owner, now=NOW))
     html = html_of(message)
+    assert "Tricky {{ unsubscribe_url }} {% include &#x27;emails/layout.mjml&#x27; %}" in html
     assert "&lt;b&gt;title&lt;/b&gt;" in html and "<b>title</b>" not in html
-    assert "&lt;!--hole:abstract_html--&gt;" in html and "<!--hole:" not in html
-    assert "<mark>zero-shot</mark>" in html
-    assert "Why: matched zero-shot in abstract (Zero-shot)" in message.body
-    assert f"Tricky {hole('abstract_html')} <b>title</b>" in message.body
+    assert "<mark>zero-shot</mark> {{ SITE_NAME }} things." in html
+    assert title in message.body
+
+
+def test_a_featured_paper_nothing_matched_says_the_editors_picked_it(db):
+    digest = DigestFactory(papers_total=1)
+    DigestItemFactory(
+        digest=digest,
+        paper=PaperFactory(title="Editors like this", featured=True),
+        section=DigestItem.Section.FEATURED,
+        hits=[],
+    )
+    message = render_digest_email(digest)
+    assert "Picked by the editors" in html_of(message)
+    assert "   picked by the editors\n" in message.body
 
 
 def test_a_curators_edit_shows_in_the_next_email(subscription):
@@ -223,8 +240,6 @@ def test_plain_text_is_wrapped_for_reading_in_a_terminal(subscription):
 
 
 def test_plain_text_breaks_lines_between_words_only():
-    from digest.digests.email import TEXT_WIDTH, wrap
-
     text = "we ensemble it with the original zero-shot model " * 3
     url = "https://example.org/" + "a-very-long-path" * 6
     lines = wrap(f"{text} see {url} for code").split("\n")
@@ -233,3 +248,16 @@ def test_plain_text_breaks_lines_between_words_only():
     assert f"   {url} for code" in lines or f"   {url}" in lines  # a URL is never cut
     assert not any(line.endswith("-") for line in lines)  # nor is a hyphenated term
     assert " ".join(" ".join(lines).split()) == " ".join(f"{text} see {url} for code".split())
+
+
+@given(st.lists(st.sampled_from(["a", "zero-shot", "word", "x" * 80, "é" * 5, "\n", "  "])))
+def test_plain_text_wraps_as_textwrap_would_without_breaking_words(pieces):
+    text = " ".join(pieces)
+    assert wrap(text) == textwrap.fill(
+        " ".join(text.split()),  # runs of whitespace are one space
+        TEXT_WIDTH,
+        initial_indent="   ",
+        subsequent_indent="   ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )

@@ -144,30 +144,3 @@ def test_running_the_same_ingest_task_twice_is_harmless(worker, redis_url, fixtu
 @pytest.mark.django_db
 def test_a_task_for_a_deleted_source_does_nothing():
     assert ingest_source(123456) == {"source": 123456, "status": "missing"}
-
-
-def niceness(pid: int) -> int:
-    """A process's nice value (field 19 of /proc/PID/stat)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        return int(stat.read().rpartition(")")[2].split()[16])
-
-
-def test_the_worker_lowers_its_cpu_priority_below_the_web(worker, settings):
-    # A send is CPU-bound batch work: the web and a local mail server must come first.
-    assert settings.WORKER_NICE == 10
-    wait_until(lambda: niceness(worker.pid) == 10, "the worker runs at nice 10", worker)
-
-
-@pytest.mark.parametrize(("started_at", "expected"), [(0, 10), (15, 15)])
-def test_lowering_priority_never_raises_it(started_at, expected):
-    # Run in a child process: a process cannot take back a priority it gave up.
-    code = "from digest.celery import lower_priority; print(lower_priority(10))"
-    result = subprocess.run(
-        ["nice", "-n", str(started_at), sys.executable, "-c", code],
-        cwd=PROJECT_DIR,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert int(result.stdout) == expected

@@ -31,7 +31,7 @@ def test_each_matching_paper_is_one_line_starting_with_its_arxiv_id():
     real_paper(METRIC3D, arxiv_id="2307.10984")
     out, err = run("vocoder OR author:Du")
     assert out.splitlines() == [
-        f"2407.05407\t{cosyvoice.title}\tvocoder in abstract; Zhihao Du in authors"
+        f"2407.05407\t{cosyvoice.title}\tmatched: `vocoder` in abstract, `Zhihao Du` in authors"
     ]
     assert err.strip() == "1 paper in 7 days"
 
@@ -42,7 +42,7 @@ def test_days_widens_the_window():
     assert run("zero-shot")[0] == ""
     out, _ = run("zero-shot", "--days", "30")
     assert out.startswith("2307.10984\tMetric3D")
-    assert "zero-shot in title, abstract" in out
+    assert "matched: `zero-shot` in title and abstract" in out
 
 
 def test_an_invalid_query_is_exit_status_2():

@@ -6,25 +6,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from subscriptions.explain import explain
 from subscriptions.matcher import preview
 from subscriptions.query import QueryError
-
-FIELD_WORDS = {
-    "title": "title",
-    "abstract": "abstract",
-    "author": "authors",
-    "category": "category",
-}
-
-
-def explain(hits: list[dict[str, str]]) -> str:
-    """``zero-shot in title, abstract; LeCun, Yann in authors``."""
-    fields_by_term: dict[str, list[str]] = {}
-    for hit in hits:
-        fields_by_term.setdefault(hit["term"], []).append(
-            FIELD_WORDS.get(hit["field"], hit["field"])
-        )
-    return "; ".join(f"{term} in {', '.join(fields)}" for term, fields in fields_by_term.items())
 
 
 class Command(BaseCommand):

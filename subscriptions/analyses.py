@@ -1,0 +1,80 @@
+"""Papers analysed once for every process: reading and writing ``PaperAnalysis`` rows.
+
+The match step analyses each new paper and stores the analysis (``docs_of``); the recent papers
+store one for any paper of their window that lacks a current one (``analyse_stale``: papers
+older than the first match step, edited since, or analysed by another version). Writes are
+upserts, so two processes analysing the same paper at once both succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db.models import Exists, F, OuterRef, QuerySet
+
+from digest.models import Paper
+from subscriptions.documents import ANALYSIS_VERSION, PaperDoc
+from subscriptions.models import PaperAnalysis
+
+# What analysing a paper reads.
+TEXT_FIELDS = ("id", "title", "abstract", "authors", "categories", "modified_at")
+BATCH = 500  # papers per query and per write (SQLite limits the parameters of one statement)
+
+
+def current_analyses() -> QuerySet[PaperAnalysis]:
+    """Analyses written by this version of the analysis since their paper was last edited."""
+    return PaperAnalysis.objects.filter(
+        version=ANALYSIS_VERSION, paper_modified_at=F("paper__modified_at")
+    )
+
+
+def analyse_stale(papers: QuerySet[Paper]) -> int:
+    """Analyse and store the papers of ``papers`` that lack a current analysis; returns how
+    many there were."""
+    current = current_analyses().filter(paper=OuterRef("pk"))
+    stale = list(papers.filter(~Exists(current)).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(stale), BATCH):
+        analyse_and_store(
+            Paper.objects.filter(pk__in=stale[start : start + BATCH]).only(*TEXT_FIELDS)
+        )
+    return len(stale)
+
+
+def analyse_and_store(papers: Iterable[Paper]) -> dict[int, PaperDoc]:
+    """Analyse ``papers`` (loaded with ``TEXT_FIELDS``) and store their analyses, replacing
+    older ones; returns the analysed papers by id."""
+    docs: dict[int, PaperDoc] = {}
+    rows = []
+    for paper in sorted(papers, key=lambda paper: paper.pk):  # one lock order for concurrent runs
+        doc = docs[paper.pk] = PaperDoc.from_paper(paper)
+        rows.append(
+            PaperAnalysis(
+                paper_id=paper.pk,
+                version=ANALYSIS_VERSION,
+                paper_modified_at=paper.modified_at,
+                keys=doc.key_text(),
+                doc=doc.to_json(),
+            )
+        )
+    PaperAnalysis.objects.bulk_create(
+        rows,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["paper"],
+        update_fields=["version", "paper_modified_at", "keys", "doc"],
+    )
+    return docs
+
+
+def docs_of(papers: Sequence[Paper]) -> list[PaperDoc]:
+    """Each of ``papers`` (loaded with ``TEXT_FIELDS``) analysed: read from its current stored
+    analysis, or analysed now and stored."""
+    stored: dict[int, str] = {}
+    for start in range(0, len(papers), BATCH):
+        ids = [paper.pk for paper in papers[start : start + BATCH]]
+        stored.update(current_analyses().filter(paper_id__in=ids).values_list("paper_id", "doc"))
+    analysed = analyse_and_store([paper for paper in papers if paper.pk not in stored])
+    return [
+        analysed[paper.pk] if paper.pk in analysed else PaperDoc.from_json(stored[paper.pk])
+        for paper in papers
+    ]

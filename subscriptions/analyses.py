@@ -1,16 +1,17 @@
 """Papers analysed once for every process: reading and writing ``PaperAnalysis`` rows.
 
 The match step analyses each new paper and stores the analysis (``docs_of``); the recent papers
-store one for any paper of their window that lacks a current one (``analyse_stale``: papers
-older than the first match step, edited since, or analysed by another version). Writes are
-upserts, so two processes analysing the same paper at once both succeed.
+store one for any paper of their window that lacks a current one (``analyse_papers``: papers
+older than the first match step, edited since, or analysed by another version: see
+``has_current_analysis``). Writes are upserts, so two processes analysing the same paper at once
+both succeed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 
 from digest.models import Paper
 from subscriptions.documents import ANALYSIS_VERSION, PaperDoc
@@ -28,16 +29,19 @@ def current_analyses() -> QuerySet[PaperAnalysis]:
     )
 
 
-def analyse_stale(papers: QuerySet[Paper]) -> int:
-    """Analyse and store the papers of ``papers`` that lack a current analysis; returns how
-    many there were."""
-    current = current_analyses().filter(paper=OuterRef("pk"))
-    stale = list(papers.filter(~Exists(current)).order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(stale), BATCH):
+def has_current_analysis() -> ExpressionWrapper:
+    """For ``Paper.objects.annotate``: whether the paper has a current analysis (false or
+    ``None`` when it has none)."""
+    current = Q(analysis__version=ANALYSIS_VERSION, analysis__paper_modified_at=F("modified_at"))
+    return ExpressionWrapper(current, output_field=BooleanField())
+
+
+def analyse_papers(ids: list[int]) -> None:
+    """Analyse and store the papers ``ids``."""
+    for start in range(0, len(ids), BATCH):
         analyse_and_store(
-            Paper.objects.filter(pk__in=stale[start : start + BATCH]).only(*TEXT_FIELDS)
+            Paper.objects.filter(pk__in=ids[start : start + BATCH]).only(*TEXT_FIELDS)
         )
-    return len(stale)
 
 
 def analyse_and_store(papers: Iterable[Paper]) -> dict[int, PaperDoc]:
@@ -53,6 +57,8 @@ def analyse_and_store(papers: Iterable[Paper]) -> dict[int, PaperDoc]:
                 version=ANALYSIS_VERSION,
                 paper_modified_at=paper.modified_at,
                 keys=doc.key_text(),
+                pairs=doc.pair_text(),
+                words=doc.word_text(),
                 doc=doc.to_json(),
             )
         )
@@ -61,7 +67,7 @@ def analyse_and_store(papers: Iterable[Paper]) -> dict[int, PaperDoc]:
         batch_size=BATCH,
         update_conflicts=True,
         unique_fields=["paper"],
-        update_fields=["version", "paper_modified_at", "keys", "doc"],
+        update_fields=["version", "paper_modified_at", "keys", "pairs", "words", "doc"],
     )
     return docs
 

@@ -8,18 +8,19 @@ and the abstract, each pair of adjacent stems (``("zero", "shot")``, for phrases
 query's wildcard is a ``PREFIX_KEY`` condition, answered from the paper's words.
 
 **Stored forms.** ``to_json`` is the whole analysis (``from_json`` reads it back without
-analysing anything); ``key_text`` is the paper's keys and words as one string, a key per line,
-so that the papers holding a key are found with a substring search over the strings of all the
+analysing anything); ``key_text``, ``pair_text`` and ``word_text`` are the paper's keys, its
+pairs of adjacent stems and its words, one per line, so that the papers holding a key, a pair
+or a word starting with a prefix are found with a substring search over the texts of all the
 recent papers, without decoding any of them (see ``subscriptions.recent``). Bump
-``ANALYSIS_VERSION`` whenever the analysis (``subscriptions.text``) or these forms change:
-stored analyses of another version are analysed again.
+``ANALYSIS_VERSION`` whenever the analysis (``subscriptions.text``) or these forms change: stored
+analyses of another version are analysed again.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from subscriptions.text import FieldText, analyze, fold_category, name_tokens
@@ -28,8 +29,8 @@ ANALYSIS_VERSION = 1
 
 AUTHOR_KEY = "\x01"
 CATEGORY_KEY = "\x02"
-PREFIX_KEY = "\x03"  # a word of the paper in its key text; a wildcard in a query's conditions
-KEY_SEPARATOR = "\n"
+PREFIX_KEY = "\x03"  # only in a query's conditions: a wildcard, answered from the words
+SEPARATOR = "\n"  # between the lines of key_text and word_text
 
 
 class PaperDoc:
@@ -94,13 +95,25 @@ class PaperDoc:
 
     def key_text(self) -> str:
         """``"\\nkey\\nkey\\n…"``: the keys without stem pairs (a pair is looked up as its two
-        stems) and the words marked with ``PREFIX_KEY``, sorted. ``"\\n" + key + "\\n"`` is in it
-        exactly when the paper has the key, ``"\\n" + PREFIX_KEY + prefix`` when it has a word
-        starting with ``prefix``. (A category with a line break in it cannot be looked up, so its
-        keys are left out rather than split.)"""
-        keys = {key for key in self.keys(pairs=False) if KEY_SEPARATOR not in key}
-        keys.update(PREFIX_KEY + word for word in self.words())
-        return KEY_SEPARATOR + KEY_SEPARATOR.join(sorted(keys)) + KEY_SEPARATOR
+        stems), sorted; ``"\\n" + key + "\\n"`` is in it exactly when the paper has the key. (A
+        category with a line break in it cannot be looked up, so its keys are left out.)"""
+        return _lines(key for key in self.keys(pairs=False) if SEPARATOR not in key)
+
+    def pair_text(self) -> str:
+        """``"\\nstem stem\\n…"``: the pairs of adjacent stems of the title and of the abstract,
+        sorted; ``"\\n" + first + " " + second + "\\n"`` is in it exactly when the paper has
+        the pair (stems never contain spaces)."""
+        pairs = set(bigrams(self.title.stems)).union(bigrams(self.abstract.stems))
+        return _lines(first + " " + second for first, second in pairs)
+
+    def word_text(self) -> str:
+        """``"\\nword\\nword\\n…"``: the words, sorted; ``"\\n" + prefix`` is in it exactly when
+        the paper has a word starting with ``prefix``."""
+        return _lines(self.words())
+
+
+def _lines(keys: Iterable[str]) -> str:
+    return SEPARATOR + SEPARATOR.join(sorted(keys)) + SEPARATOR
 
 
 def _interned(strings: list[str]) -> tuple[str, ...]:

@@ -63,6 +63,7 @@ def match_new_papers(*, now: dt.datetime | None = None) -> int:
         docs = docs_of(papers)
         if recent is None:  # for the idf of each term, measured on the recent papers
             recent = recent_papers(settings.MATCH_RECENT_DAYS, now=now)
+            recent.count_every_key()
         _match_batch(papers, AnalysedPapers(docs), recent, now or timezone.now())
         processed += len(papers)
 

@@ -93,15 +93,18 @@ class PaperAnalysis(models.Model):
     the paper again: the match step writes it for each new paper, the recent papers (previews,
     ranking, re-matching) for any paper that lacks one. It is stale when the paper was edited
     since (``paper_modified_at``) or another version of the analysis wrote it (``version``);
-    then it is analysed and written again. See ``subscriptions.documents`` for the two texts."""
+    then it is analysed and written again. See ``subscriptions.documents`` for the texts."""
 
     paper = models.OneToOneField(
         "digest.Paper", on_delete=models.CASCADE, primary_key=True, related_name="analysis"
     )
     version = models.PositiveSmallIntegerField()
     paper_modified_at = models.DateTimeField()
-    # PaperDoc.key_text(): the paper's lookup keys and words, one per line.
+    # PaperDoc.key_text(), pair_text() and word_text(): the paper's lookup keys, its pairs of
+    # adjacent stems and its words, one per line.
     keys = models.TextField()
+    pairs = models.TextField()
+    words = models.TextField()
     # PaperDoc.to_json(): everything the evaluator reads.
     doc = models.TextField()
 

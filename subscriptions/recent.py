@@ -2,160 +2,167 @@
 word rarity on (IDF), and what a saved subscription is re-matched against.
 
 ``recent_papers(days)`` holds the visible papers first seen since the start of the day ``days``
-ago, with their stored analyses (``subscriptions.analyses``; a paper lacking a current one is
-analysed and stored first). The set is kept per process while the papers are unchanged — their
-count and latest ``modified_at``, one aggregate query per call — so repeated previews as someone
-types cost only the search; when papers arrive or change (a curator fixing a title bumps
-``modified_at``), it is read again.
+ago, read from their stored analyses (``subscriptions.analyses``; a paper lacking a current one
+is analysed and stored first). The set is kept per process while the papers are unchanged —
+their count and latest ``modified_at``, one aggregate query per call — so repeated previews as
+someone types cost only the search; when papers arrive or change (a curator fixing a title
+bumps ``modified_at``), it is read again.
 
 A process that has just started must answer its first preview quickly (under a second for
-10,000 papers, bench/matching.py), and decoding 10,000 analyses takes longer than that. So a
-paper's analysis is decoded only when a query reaches it, and the papers holding a key are found
-by a substring search in each paper's key text (``PaperDoc.key_text``), remembered per key.
+10,000 papers, bench/matching.py), and reading and decoding 10,000 whole analyses takes longer
+than that. So only each paper's texts of keys, pairs and words are read at first
+(``PaperDoc.key_text``, ``pair_text``, ``word_text``): the papers holding a key, a pair of
+adjacent stems or a word starting with a prefix are found by a substring search in them,
+remembered per key (~10 ms per key over 10,000 papers, where building an index of every key
+would take seconds), and a query's other conditions are checked in the papers found. The rest
+of a paper — its analysis, and what ranking reads — is read and decoded when a query first
+reaches it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import operator
 import threading
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from digest.models import Paper
-from subscriptions.analyses import analyse_stale
-from subscriptions.compiled import CNode, Hit, Key, match, required_keys
-from subscriptions.documents import KEY_SEPARATOR, PREFIX_KEY, PaperDoc
+from subscriptions.analyses import BATCH, analyse_papers, has_current_analysis
+from subscriptions.compiled import CNode, Hit, Key, conditions, match
+from subscriptions.documents import PREFIX_KEY, SEPARATOR, PaperDoc
 from subscriptions.ranking import idf
 
 
 @dataclass(slots=True)
 class RecentPaper:
-    """What ranking reads of a recent paper."""
+    """A recent paper as a search returns it: what ranking reads, and its analysis."""
 
     id: int
     created_at: dt.datetime
     upvotes: int
     featured: bool
     featured_everywhere: bool
+    doc: PaperDoc
 
 
-ROW_FIELDS = (
-    "id",
-    "created_at",
-    "upvotes",
-    "featured",
-    "featured_everywhere",
-    "analysis__keys",
-    "analysis__doc",
-)
+PAPER_FIELDS = ("id", "created_at", "upvotes", "featured", "featured_everywhere")
 
 
 class RecentPapers:
-    """The recent papers, newest first, each with its key text and its analysis (decoded when
-    first read). ``previous``: the set this one replaces, whose decoded analyses are kept for
-    the papers whose analysis is unchanged."""
+    """The recent papers, newest first: their ids and texts of keys, pairs and words; the rest of
+    each paper (a ``RecentPaper``) is read when a search first reaches it."""
 
-    def __init__(
-        self,
-        rows: Iterable[tuple],
-        *,
-        signature: tuple = (),
-        previous: RecentPapers | None = None,
-    ):
+    def __init__(self, rows: list[tuple[int, str, str, str]], *, signature: tuple = ()):
+        """``rows``: (paper id, key text, pair text, word text) of each paper, newest first."""
         self.signature = signature
-        self.papers: list[RecentPaper] = []
-        self.key_texts: list[str] = []
-        self.doc_texts: list[str] = []
-        for *paper, key_text, doc_text in rows:
-            self.papers.append(RecentPaper(*paper))
-            self.key_texts.append(key_text)
-            self.doc_texts.append(doc_text)
-        self._docs: dict[int, PaperDoc] = {}  # by position
-        if previous is not None:
-            known = {
-                paper.id: (text, previous._docs[index])
-                for index, (paper, text) in enumerate(
-                    zip(previous.papers, previous.doc_texts, strict=True)
-                )
-                if index in previous._docs
-            }
-            for index, (paper, text) in enumerate(zip(self.papers, self.doc_texts, strict=True)):
-                if paper.id in known and known[paper.id][0] == text:
-                    self._docs[index] = known[paper.id][1]
-        self._found: dict[str, list[int]] = {}
-        self._counts: Counter[str] | None = None
+        self.ids = [row[0] for row in rows]
+        self.key_texts = [row[1] for row in rows]
+        self.pair_texts = [row[2] for row in rows]
+        self.word_texts = [row[3] for row in rows]
+        self._counts: Counter[str] | None = None  # see count_every_key
+        self._papers: dict[int, RecentPaper] = {}  # by id, as searches read them
+        self._found: dict[Key, list[int]] = {}  # key → positions of the papers holding it
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.papers)
+        return len(self.ids)
 
-    def doc(self, index: int) -> PaperDoc:
-        doc = self._docs.get(index)
-        if doc is None:
-            doc = self._docs[index] = PaperDoc.from_json(self.doc_texts[index])
-        return doc
+    def _texts_and_needle(self, key: Key) -> tuple[list[str], str]:
+        """The texts to look for ``key`` in, and what to look for."""
+        if type(key) is tuple:
+            return self.pair_texts, SEPARATOR + key[0] + " " + key[1] + SEPARATOR
+        if key[0] == PREFIX_KEY:
+            return self.word_texts, SEPARATOR + key[1:]
+        return self.key_texts, SEPARATOR + key + SEPARATOR
 
-    def papers_with(self, key: str) -> list[int]:
-        """Positions of the papers holding ``key`` (a word prefix for a ``PREFIX_KEY`` key)."""
+    def papers_with(self, key: Key) -> list[int]:
+        """Positions of the papers holding ``key`` (a word starting with the prefix, for a
+        ``PREFIX_KEY`` key)."""
         found = self._found.get(key)
         if found is None:
-            needle = KEY_SEPARATOR + key
-            if key[0] != PREFIX_KEY:
-                needle += KEY_SEPARATOR
-            found = self._found[key] = [
-                index for index, text in enumerate(self.key_texts) if needle in text
-            ]
+            texts, needle = self._texts_and_needle(key)
+            found = [index for index, text in enumerate(texts) if needle in text]
+            self._found[key] = found
         return found
 
     def df(self, key: Key) -> int:
-        """Papers holding ``key``: exact, except for a pair of stems (the lesser of its stems')."""
-        if type(key) is tuple:
-            return min(self.df(part) for part in key)
-        if key[0] == PREFIX_KEY:
-            return len(self.papers_with(key))
-        if self._counts is None:
-            # Every key at once: the match step asks for thousands.
-            self._counts = Counter(
-                itertools.chain.from_iterable(text.split(KEY_SEPARATOR) for text in self.key_texts)
-            )
-        return self._counts[key]
+        """How many papers hold ``key``."""
+        if self._counts is not None and type(key) is str and key[0] != PREFIX_KEY:
+            return self._counts[key]
+        return len(self.papers_with(key))
+
+    def count_every_key(self) -> None:
+        """Count the papers of every key at once, for a caller that will ask for thousands of
+        them (the match step): 0.4–0.7 s for 10,000 papers, where a preview asks for a few keys
+        at ~10 ms each."""
+        self._counts = Counter(
+            itertools.chain.from_iterable(text.split(SEPARATOR) for text in self.key_texts)
+        )
 
     def idf(self, key: Key) -> float:
-        return idf(self.df(key), len(self.papers))
+        return idf(self.df(key), len(self.ids))
 
-    def candidates(self, keys: list[Key]) -> list[int]:
-        """Positions of the papers holding one of ``keys`` (both stems, for a pair)."""
-        found: set[int] = set()
-        for key in keys:
-            if type(key) is tuple:
-                first, second = key
-                found.update(set(self.papers_with(first)).intersection(self.papers_with(second)))
+    def _known_df(self, key: Key) -> int:
+        """``df`` if it is known without a search, else as if every paper held the key."""
+        if self._counts is not None and type(key) is str and key[0] != PREFIX_KEY:
+            return self._counts[key]
+        found = self._found.get(key)
+        return len(self.ids) if found is None else len(found)
+
+    def candidates(self, node: CNode) -> list[int]:
+        """Positions of the papers meeting every necessary condition of ``node``. Only the first
+        condition is searched for among all the papers — the rarest one known, else the first in
+        the query —; the others are checked in the papers left. (Ranking then counts the papers
+        of the terms that matched, and only of those.)"""
+        found: set[int] | None = None
+        for _, keys in sorted(conditions(node, self._known_df), key=_cost):
+            if found is None:
+                found = set().union(*(self.papers_with(key) for key in keys))
             else:
-                found.update(self.papers_with(key))
-        return sorted(found)
+                lookups = [self._texts_and_needle(key) for key in keys]
+                found = {
+                    index
+                    for index in found
+                    if any(needle in texts[index] for texts, needle in lookups)
+                }
+            if not found:
+                break
+        return sorted(found or ())
 
     def search(
         self, node: CNode, *, since: dt.datetime | None = None
     ) -> list[tuple[RecentPaper, list[Hit]]]:
         """The papers ``node`` matches (first seen at or after ``since``), newest first."""
-        condition = required_keys(node, self.df)
-        if condition is None:
-            return []
+        ids = [self.ids[index] for index in self.candidates(node)]
+        papers = self.read(ids)
         results = []
-        for index in self.candidates(condition[1]):
-            paper = self.papers[index]
+        for paper_id in ids:
+            paper = papers[paper_id]
             if since is not None and paper.created_at < since:
                 continue
             hits: list[Hit] = []
-            if match(node, self.doc(index), hits):
+            if match(node, paper.doc, hits):
                 results.append((paper, hits))
         return results
 
+    def read(self, ids: list[int]) -> dict[int, RecentPaper]:
+        """The papers ``ids``, read from the database (and decoded) the first time."""
+        with self._lock:
+            missing = [paper_id for paper_id in ids if paper_id not in self._papers]
+            for start in range(0, len(missing), BATCH):
+                batch = Paper.objects.filter(pk__in=missing[start : start + BATCH])
+                rows = batch.values_list(*PAPER_FIELDS, "analysis__doc")
+                for *fields, doc in rows:
+                    self._papers[fields[0]] = RecentPaper(*fields, PaperDoc.from_json(doc))
+            return {paper_id: self._papers[paper_id] for paper_id in ids}
 
+
+_cost = operator.itemgetter(0)
 _cache: dict[int, RecentPapers] = {}
 _lock = threading.Lock()
 
@@ -179,12 +186,25 @@ def recent_papers(days: int, *, now: dt.datetime | None = None) -> RecentPapers:
         cached = _cache.get(days)
         if cached is not None and cached.signature == signature:
             return cached
-        analyse_stale(papers)
+        rows = _rows(papers)
+        stale = [paper_id for paper_id, current, *_ in rows if not current]
+        if stale:
+            analyse_papers(stale)
+            rows = _rows(papers)
         # (A paper that arrived since has no analysis yet: the next call sees it in the summary.)
-        analysed = papers.filter(analysis__isnull=False).order_by("-created_at", "-id")
-        rows = analysed.values_list(*ROW_FIELDS)
-        _cache[days] = RecentPapers(rows, signature=signature, previous=cached)
+        analysed = [(paper_id, *texts) for paper_id, _, *texts in rows if texts[0] is not None]
+        _cache[days] = RecentPapers(analysed, signature=signature)
         return _cache[days]
+
+
+def _rows(papers: QuerySet[Paper]) -> list[tuple]:
+    """(id, whether its analysis is current, key text, pair text, word text) of each paper,
+    newest first."""
+    return list(
+        papers.annotate(current=has_current_analysis())
+        .order_by("-created_at", "-id")
+        .values_list("id", "current", "analysis__keys", "analysis__pairs", "analysis__words")
+    )
 
 
 def clear_cache() -> None:

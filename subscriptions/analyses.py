@@ -36,12 +36,13 @@ def has_current_analysis() -> ExpressionWrapper:
     return ExpressionWrapper(current, output_field=BooleanField())
 
 
-def analyse_papers(ids: list[int]) -> None:
-    """Analyse and store the papers ``ids``."""
+def analyse_papers(ids: list[int]) -> dict[int, PaperDoc]:
+    """Analyse and store the papers ``ids``; returns them analysed, by id."""
+    docs: dict[int, PaperDoc] = {}
     for start in range(0, len(ids), BATCH):
-        analyse_and_store(
-            Paper.objects.filter(pk__in=ids[start : start + BATCH]).only(*TEXT_FIELDS)
-        )
+        batch = Paper.objects.filter(pk__in=ids[start : start + BATCH]).only(*TEXT_FIELDS)
+        docs.update(analyse_and_store(batch))
+    return docs
 
 
 def analyse_and_store(papers: Iterable[Paper]) -> dict[int, PaperDoc]:

@@ -57,9 +57,17 @@ class RecentPapers:
     """The recent papers, newest first: their ids and texts of keys, pairs and words; the rest of
     each paper (a ``RecentPaper``) is read when a search first reaches it."""
 
-    def __init__(self, rows: list[tuple[int, str, str, str]], *, signature: tuple = ()):
-        """``rows``: (paper id, key text, pair text, word text) of each paper, newest first."""
+    def __init__(
+        self,
+        rows: list[tuple[int, str, str, str]],
+        *,
+        signature: tuple = (),
+        analysed: dict[int, PaperDoc] | None = None,
+    ):
+        """``rows``: (paper id, key text, pair text, word text) of each paper, newest first;
+        ``analysed``: papers this process has just analysed, which need no decoding."""
         self.signature = signature
+        self._analysed = analysed or {}
         self.ids = [row[0] for row in rows]
         self.key_texts = [row[1] for row in rows]
         self.pair_texts = [row[2] for row in rows]
@@ -138,11 +146,9 @@ class RecentPapers:
         self, node: CNode, *, since: dt.datetime | None = None
     ) -> list[tuple[RecentPaper, list[Hit]]]:
         """The papers ``node`` matches (first seen at or after ``since``), newest first."""
-        ids = [self.ids[index] for index in self.candidates(node)]
-        papers = self.read(ids)
+        papers = self.read([self.ids[index] for index in self.candidates(node)])
         results = []
-        for paper_id in ids:
-            paper = papers[paper_id]
+        for paper in papers.values():
             if since is not None and paper.created_at < since:
                 continue
             hits: list[Hit] = []
@@ -151,15 +157,21 @@ class RecentPapers:
         return results
 
     def read(self, ids: list[int]) -> dict[int, RecentPaper]:
-        """The papers ``ids``, read from the database (and decoded) the first time."""
+        """The papers ``ids``, read from the database (and decoded) the first time; one deleted
+        since is left out."""
         with self._lock:
             missing = [paper_id for paper_id in ids if paper_id not in self._papers]
             for start in range(0, len(missing), BATCH):
                 batch = Paper.objects.filter(pk__in=missing[start : start + BATCH])
-                rows = batch.values_list(*PAPER_FIELDS, "analysis__doc")
-                for *fields, doc in rows:
-                    self._papers[fields[0]] = RecentPaper(*fields, PaperDoc.from_json(doc))
-            return {paper_id: self._papers[paper_id] for paper_id in ids}
+                for *fields, text in batch.values_list(*PAPER_FIELDS, "analysis__doc"):
+                    doc = self._analysed.pop(fields[0], None)
+                    if doc is None and text is not None:
+                        doc = PaperDoc.from_json(text)
+                    if doc is not None:
+                        self._papers[fields[0]] = RecentPaper(*fields, doc)
+            return {
+                paper_id: self._papers[paper_id] for paper_id in ids if paper_id in self._papers
+            }
 
 
 _cost = operator.itemgetter(0)
@@ -188,12 +200,12 @@ def recent_papers(days: int, *, now: dt.datetime | None = None) -> RecentPapers:
             return cached
         rows = _rows(papers)
         stale = [paper_id for paper_id, current, *_ in rows if not current]
+        analysed = analyse_papers(stale) if stale else {}
         if stale:
-            analyse_papers(stale)
             rows = _rows(papers)
         # (A paper that arrived since has no analysis yet: the next call sees it in the summary.)
-        analysed = [(paper_id, *texts) for paper_id, _, *texts in rows if texts[0] is not None]
-        _cache[days] = RecentPapers(analysed, signature=signature)
+        rows = [(paper_id, *texts) for paper_id, _, *texts in rows if texts[0] is not None]
+        _cache[days] = RecentPapers(rows, signature=signature, analysed=analysed)
         return _cache[days]
 
 

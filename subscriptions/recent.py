@@ -90,11 +90,16 @@ class RecentPapers:
 
     def papers_with(self, key: Key) -> list[int]:
         """Positions of the papers holding ``key`` (a word starting with the prefix, for a
-        ``PREFIX_KEY`` key)."""
+        ``PREFIX_KEY`` key; both stems and the pair, for a pair)."""
         found = self._found.get(key)
         if found is None:
             texts, needle = self._texts_and_needle(key)
-            found = [index for index, text in enumerate(texts) if needle in text]
+            if type(key) is tuple:
+                # Among the papers holding both stems, found once for ranking anyway.
+                both = set(self.papers_with(key[0])).intersection(self.papers_with(key[1]))
+                found = sorted(index for index in both if needle in texts[index])
+            else:
+                found = [index for index, text in enumerate(texts) if needle in text]
             self._found[key] = found
         return found
 

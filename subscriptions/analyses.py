@@ -57,7 +57,8 @@ def analyse_and_store(papers: Iterable[Paper]) -> dict[int, PaperDoc]:
                 paper_id=paper.pk,
                 version=ANALYSIS_VERSION,
                 paper_modified_at=paper.modified_at,
-                keys=doc.key_text(),
+                stems=doc.stem_text(),
+                names=doc.name_text(),
                 pairs=doc.pair_text(),
                 words=doc.word_text(),
                 doc=doc.to_json(),
@@ -68,7 +69,7 @@ def analyse_and_store(papers: Iterable[Paper]) -> dict[int, PaperDoc]:
         batch_size=BATCH,
         update_conflicts=True,
         unique_fields=["paper"],
-        update_fields=["version", "paper_modified_at", "keys", "pairs", "words", "doc"],
+        update_fields=["version", "paper_modified_at", "stems", "names", "pairs", "words", "doc"],
     )
     return docs
 

@@ -8,10 +8,11 @@ and the abstract, each pair of adjacent stems (``("zero", "shot")``, for phrases
 query's wildcard is a ``PREFIX_KEY`` condition, answered from the paper's words.
 
 **Stored forms.** ``to_json`` is the whole analysis (``from_json`` reads it back without
-analysing anything); ``key_text``, ``pair_text`` and ``word_text`` are the paper's keys, its
-pairs of adjacent stems and its words, one per line, so that the papers holding a key, a pair
-or a word starting with a prefix are found with a substring search over the texts of all the
-recent papers, without decoding any of them (see ``subscriptions.recent``). Bump
+analysing anything); ``stem_text``, ``name_text``, ``pair_text`` and ``word_text`` are the
+paper's keys — its stems, its authors' and categories' keys, its pairs of adjacent stems, its
+words — one per line, so that the papers holding a key, a pair or a word starting with a prefix
+are found with a substring search over the texts of all the recent papers, without decoding any
+of them (see ``subscriptions.recent``). Bump
 ``ANALYSIS_VERSION`` whenever the analysis (``subscriptions.text``) or these forms change: stored
 analyses of another version are analysed again.
 """
@@ -30,7 +31,7 @@ ANALYSIS_VERSION = 1
 AUTHOR_KEY = "\x01"
 CATEGORY_KEY = "\x02"
 PREFIX_KEY = "\x03"  # only in a query's conditions: a wildcard, answered from the words
-SEPARATOR = "\n"  # between the lines of key_text and word_text
+SEPARATOR = "\n"  # between the lines of the stored texts
 
 
 class PaperDoc:
@@ -93,11 +94,16 @@ class PaperDoc:
         doc.categories = tuple((folded, written) for folded, written in categories)
         return doc
 
-    def key_text(self) -> str:
-        """``"\\nkey\\nkey\\n…"``: the keys without stem pairs (a pair is looked up as its two
-        stems), sorted; ``"\\n" + key + "\\n"`` is in it exactly when the paper has the key. (A
-        category with a line break in it cannot be looked up, so its keys are left out.)"""
-        return _lines(key for key in self.keys(pairs=False) if SEPARATOR not in key)
+    def stem_text(self) -> str:
+        """``"\\nstem\\nstem\\n…"``: the stems of the title and the abstract, sorted;
+        ``"\\n" + stem + "\\n"`` is in it exactly when the paper has the stem."""
+        return _lines(self.title.present.union(self.abstract.present))
+
+    def name_text(self) -> str:
+        """The author and category keys, as ``stem_text`` has the stems. (A category with a line
+        break in it cannot be looked up, so its keys are left out.)"""
+        keys = self.keys(pairs=False).difference(self.title.present, self.abstract.present)
+        return _lines(key for key in keys if SEPARATOR not in key)
 
     def pair_text(self) -> str:
         """``"\\nstem stem\\n…"``: the pairs of adjacent stems of the title and of the abstract,

@@ -100,9 +100,10 @@ class PaperAnalysis(models.Model):
     )
     version = models.PositiveSmallIntegerField()
     paper_modified_at = models.DateTimeField()
-    # PaperDoc.key_text(), pair_text() and word_text(): the paper's lookup keys, its pairs of
-    # adjacent stems and its words, one per line.
-    keys = models.TextField()
+    # PaperDoc.stem_text(), name_text(), pair_text() and word_text(): the paper's stems, its
+    # authors' and categories' keys, its pairs of adjacent stems and its words, one per line.
+    stems = models.TextField()
+    names = models.TextField()
     pairs = models.TextField()
     words = models.TextField()
     # PaperDoc.to_json(): everything the evaluator reads.

@@ -10,8 +10,8 @@ bumps ``modified_at``), it is read again.
 
 A process that has just started must answer its first preview quickly (under a second for
 10,000 papers, bench/matching.py), and reading and decoding 10,000 whole analyses takes longer
-than that. So only each paper's texts of keys, pairs and words are read at first
-(``PaperDoc.key_text``, ``pair_text``, ``word_text``): the papers holding a key, a pair of
+than that. So at first only each paper's texts of stems, author and category keys, pairs and
+words are read (``PaperDoc.stem_text`` and the others): the papers holding a key, a pair of
 adjacent stems or a word starting with a prefix are found by a substring search in them,
 remembered per key (~10 ms per key over 10,000 papers, where building an index of every key
 would take seconds), and a query's other conditions are checked in the papers found. The rest
@@ -34,7 +34,7 @@ from django.utils import timezone
 from digest.models import Paper
 from subscriptions.analyses import BATCH, analyse_papers, has_current_analysis
 from subscriptions.compiled import CNode, Hit, Key, conditions, match
-from subscriptions.documents import PREFIX_KEY, SEPARATOR, PaperDoc
+from subscriptions.documents import AUTHOR_KEY, CATEGORY_KEY, PREFIX_KEY, SEPARATOR, PaperDoc
 from subscriptions.ranking import idf
 
 
@@ -51,6 +51,7 @@ class RecentPaper:
 
 
 PAPER_FIELDS = ("id", "created_at", "upvotes", "featured", "featured_everywhere")
+NAME_KEYS = (AUTHOR_KEY, CATEGORY_KEY)
 
 
 class RecentPapers:
@@ -59,19 +60,21 @@ class RecentPapers:
 
     def __init__(
         self,
-        rows: list[tuple[int, str, str, str]],
+        rows: list[tuple[int, str, str, str, str]],
         *,
         signature: tuple = (),
         analysed: dict[int, PaperDoc] | None = None,
     ):
-        """``rows``: (paper id, key text, pair text, word text) of each paper, newest first;
-        ``analysed``: papers this process has just analysed, which need no decoding."""
+        """``rows``: (paper id, stem text, name text, pair text, word text) of each paper,
+        newest first; ``analysed``: papers this process has just analysed, which need no
+        decoding."""
         self.signature = signature
         self._analysed = analysed or {}
         self.ids = [row[0] for row in rows]
-        self.key_texts = [row[1] for row in rows]
-        self.pair_texts = [row[2] for row in rows]
-        self.word_texts = [row[3] for row in rows]
+        self.stem_texts = [row[1] for row in rows]
+        self.name_texts = [row[2] for row in rows]
+        self.pair_texts = [row[3] for row in rows]
+        self.word_texts = [row[4] for row in rows]
         self._counts: Counter[str] | None = None  # see count_every_key
         self._papers: dict[int, RecentPaper] = {}  # by id, as searches read them
         self._found: dict[Key, list[int]] = {}  # key → positions of the papers holding it
@@ -86,7 +89,9 @@ class RecentPapers:
             return self.pair_texts, SEPARATOR + key[0] + " " + key[1] + SEPARATOR
         if key[0] == PREFIX_KEY:
             return self.word_texts, SEPARATOR + key[1:]
-        return self.key_texts, SEPARATOR + key + SEPARATOR
+        if key[0] in NAME_KEYS:
+            return self.name_texts, SEPARATOR + key + SEPARATOR
+        return self.stem_texts, SEPARATOR + key + SEPARATOR
 
     def papers_with(self, key: Key) -> list[int]:
         """Positions of the papers holding ``key`` (a word starting with the prefix, for a
@@ -114,8 +119,9 @@ class RecentPapers:
         them (the match step): 0.4–0.7 s for 10,000 papers, where a preview asks for a few keys
         at ~10 ms each."""
         if self._counts is None:
+            texts = itertools.chain(self.stem_texts, self.name_texts)
             self._counts = Counter(
-                itertools.chain.from_iterable(text.split(SEPARATOR) for text in self.key_texts)
+                itertools.chain.from_iterable(text.split(SEPARATOR) for text in texts)
             )
 
     def idf(self, key: Key) -> float:
@@ -216,12 +222,19 @@ def recent_papers(days: int, *, now: dt.datetime | None = None) -> RecentPapers:
 
 
 def _rows(papers: QuerySet[Paper]) -> list[tuple]:
-    """(id, whether its analysis is current, key text, pair text, word text) of each paper,
+    """(id, whether its analysis is current, stem, name, pair and word texts) of each paper,
     newest first."""
     return list(
         papers.annotate(current=has_current_analysis())
         .order_by("-created_at", "-id")
-        .values_list("id", "current", "analysis__keys", "analysis__pairs", "analysis__words")
+        .values_list(
+            "id",
+            "current",
+            "analysis__stems",
+            "analysis__names",
+            "analysis__pairs",
+            "analysis__words",
+        )
     )
 
 

@@ -15,7 +15,7 @@ from tests.test_percolator import WORDS, papers, queries
 
 def recent(docs: list[PaperDoc]) -> RecentPapers:
     rows = [
-        (number, doc.key_text(), doc.pair_text(), doc.word_text())
+        (number, doc.stem_text(), doc.name_text(), doc.pair_text(), doc.word_text())
         for number, doc in enumerate(docs)
     ]
     return RecentPapers(rows)

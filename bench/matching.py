@@ -76,7 +76,7 @@ os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 os.environ.setdefault("SECRET_KEY", "bench-key")
 import django  # noqa: E402
 
-django.setup()  # the matcher module also holds the match step, which uses the models
+django.setup()  # the preview and the PostgreSQL baseline use the models
 
 import psycopg  # noqa: E402
 from django.contrib.postgres.search import SearchQuery, SearchVectorField  # noqa: E402
@@ -689,7 +689,7 @@ def analyse_papers(directory: Path) -> list[PaperDoc]:
 
 
 def run_percolator(directory: Path, sample_papers: int) -> dict:
-    gc.disable()  # as the match step does (matcher.gc_paused)
+    gc.disable()  # as the match step does (percolator.gc_paused)
     wall_started = time.perf_counter()
     started = clock()
     docs = analyse_papers(directory)

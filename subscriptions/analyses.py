@@ -4,11 +4,13 @@ The match step analyses each new paper and stores the analysis (``docs_of``); th
 store one for any paper of their window that lacks a current one (``analyse_papers``: papers
 older than the first match step, edited since, or analysed by another version: see
 ``has_current_analysis``). Writes are upserts, so two processes analysing the same paper at once
-both succeed.
+both succeed. An analysis takes ~6 KB; the match step drops those of papers older than any
+window reads (``forget_old_analyses``), so the table holds a month of papers, not all of them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
@@ -20,6 +22,9 @@ from subscriptions.models import PaperAnalysis
 # What analysing a paper reads.
 TEXT_FIELDS = ("id", "title", "abstract", "authors", "categories", "modified_at")
 BATCH = 500  # papers per query and per write (SQLite limits the parameters of one statement)
+# The longest window analyses are read for: a preview's (the rematch's and the idf's are a week).
+# An older paper previewed is analysed again, and dropped again by the next match step.
+KEPT_DAYS = 31
 
 
 def current_analyses() -> QuerySet[PaperAnalysis]:
@@ -86,3 +91,11 @@ def docs_of(papers: Sequence[Paper]) -> list[PaperDoc]:
         analysed[paper.pk] if paper.pk in analysed else PaperDoc.from_json(stored[paper.pk])
         for paper in papers
     ]
+
+
+def forget_old_analyses(now: dt.datetime) -> int:
+    """Delete the analyses of papers first seen more than ``KEPT_DAYS`` days before ``now``;
+    returns how many."""
+    since = now - dt.timedelta(days=KEPT_DAYS)
+    deleted, _ = PaperAnalysis.objects.filter(paper__created_at__lt=since).delete()
+    return deleted

@@ -4,10 +4,11 @@ when it is saved.
 ``match_new_papers()`` percolates the papers with ``matched_at`` unset against the enabled
 subscriptions and writes a ``Match`` row per (subscription, paper) with its hits and score
 (idempotent: rows that exist already are left alone). Each paper is analysed once and the
-analysis stored for every other process (``subscriptions.analyses``). The subscriptions are
-indexed ``MATCH_BATCH_SUBSCRIPTIONS`` at a time over the batch's papers, analysed once for all
-the chunks, so the step's memory does not grow with the number of subscribers; the papers are
-marked matched in the transaction that wrote every chunk's rows.
+analysis stored for every other process (``subscriptions.analyses``); analyses of papers older
+than any window reads are dropped at the end. The subscriptions are indexed
+``MATCH_BATCH_SUBSCRIPTIONS`` at a time over the batch's papers, analysed once for all the
+chunks, so the step's memory does not grow with the number of subscribers; the papers are marked
+matched in the transaction that wrote every chunk's rows.
 
 ``rematch_subscription(subscription)`` recomputes one subscription's matches over the recent
 papers not yet delivered to its owner (``subscriptions.services`` calls it on every save).
@@ -24,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from digest.models import Paper
-from subscriptions.analyses import TEXT_FIELDS, docs_of
+from subscriptions.analyses import TEXT_FIELDS, docs_of, forget_old_analyses
 from subscriptions.compiled import (
     COMPILED_VERSION,
     compile_query,
@@ -59,6 +60,7 @@ def match_new_papers(*, now: dt.datetime | None = None) -> int:
             .only(*PAPER_FIELDS)[: settings.MATCH_BATCH_PAPERS]
         )
         if not papers:
+            forget_old_analyses(now or timezone.now())
             return processed
         docs = docs_of(papers)
         if recent is None:  # for the idf of each term, measured on the recent papers

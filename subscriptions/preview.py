@@ -16,12 +16,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from digest.models import Paper
+from subscriptions.analyses import KEPT_DAYS
 from subscriptions.compiled import compile_query, public_hits
 from subscriptions.query import QueryError, parse
 from subscriptions.ranking import rank_key, score
 from subscriptions.recent import recent_papers
 
 PREVIEW_DAYS = 7
+PREVIEW_MAX_DAYS = KEPT_DAYS  # longer works, but analyses older papers again each time
 PREVIEW_LIMIT = 20  # papers shown; ``total`` says how many matched
 PAPERS_PER_LOAD = 100
 

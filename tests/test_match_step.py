@@ -154,6 +154,16 @@ def test_an_edited_paper_is_analysed_again():
     assert PaperAnalysis.objects.get(paper=paper).paper_modified_at == paper.modified_at
 
 
+def test_the_step_drops_the_analyses_of_papers_older_than_any_preview_reads():
+    month_old = real_paper(METRIC3D, created_at=timezone.now() - dt.timedelta(days=40))
+    recent = real_paper(COSYVOICE)
+    run_preview("zero-shot", days=60)  # analyses both
+    assert PaperAnalysis.objects.count() == 2
+    match_new_papers()
+    assert list(PaperAnalysis.objects.values_list("paper_id", flat=True)) == [recent.id]
+    assert [hit.paper for hit in run_preview("zero-shot", days=60).hits] == [recent, month_old]
+
+
 def test_a_title_match_scores_above_an_abstract_match():
     in_title = PaperFactory(title="Diffusion for proteins", abstract="We fold proteins.")
     in_abstract = PaperFactory(title="Protein folding", abstract="A diffusion model folds them.")

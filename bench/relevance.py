@@ -68,9 +68,12 @@ django.setup()
 import numpy as np  # noqa: E402
 
 from subscriptions import hybrid, reader_model, semantic  # noqa: E402
+from subscriptions.compiled import compile_query  # noqa: E402
+from subscriptions.compiled import match as _match  # noqa: E402
+from subscriptions.documents import PaperDoc  # noqa: E402
 from subscriptions.embeddings import embed, paper_text  # noqa: E402
-from subscriptions.matcher import PaperDoc, _match, compile_query, idf, score  # noqa: E402
 from subscriptions.query import parse  # noqa: E402
+from subscriptions.ranking import idf, score  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "hf_papers_pages.jsonl"
 PAGES = {"000": "zero-shot", "001": "CLIP", "003": "domain adaptation", "004": "deep"}

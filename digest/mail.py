@@ -14,7 +14,7 @@ the compiled HTML is itself a Django template, rendered per message with autoesc
 text parts render with autoescaping off, since they are not HTML.
 
 Serialising is Django's: a part with a line longer than RFC 5322's 998 octets goes out
-quoted-printable. DKIM signing happens where the bytes go on the wire (``digest.smtp``).
+quoted-printable. DKIM signing happens where the bytes go on the wire (``digest.digests.smtp``).
 """
 
 from __future__ import annotations

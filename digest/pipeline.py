@@ -29,7 +29,7 @@ from digest.digests.scheduler import (
 from digest.papers.ingest.run import SourceOutcome, fetch_and_ingest
 from digest.papers.models import Source
 from subscriptions.embeddings import embed_new_papers
-from subscriptions.matcher import match_new_papers
+from subscriptions.match_step import match_new_papers
 
 # Beat starts the two ends of the run; everything else follows from them. Task names, not
 # functions: the schedule is read by beat, which imports the tasks itself.

@@ -285,7 +285,7 @@ FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 50 * 1024 * 1024)
 # developer serving a feed from their own machine.
 FETCH_ALLOWED_NETWORKS = envnetworks("FETCH_ALLOWED_NETWORKS", "")
 
-# --- Matching (subscriptions/matcher.py) -------------------------------------------------------
+# --- Matching (subscriptions/match_step.py) ----------------------------------------------------
 # The last MATCH_RECENT_DAYS days of papers are what previews search and what ranking measures
 # word rarity on (IDF); a subscription saved with a new query is re-matched against the papers
 # of the last MATCH_REMATCH_DAYS days that its owner has not been sent yet.
@@ -296,8 +296,6 @@ MATCH_BATCH_PAPERS = envint("MATCH_BATCH_PAPERS", 2000)
 # Subscriptions indexed at once against a batch of papers: the match step's memory is bounded by
 # this, not by the number of subscribers (each chunk costs a pass over the batch's papers).
 MATCH_BATCH_SUBSCRIPTIONS = envint("MATCH_BATCH_SUBSCRIPTIONS", 20_000)
-# Where processes share the analysed recent papers (subscriptions/corpus.py).
-MATCH_CORPUS_DIR = Path(os.environ.get("MATCH_CORPUS_DIR", VAR_DIR / "corpus"))
 
 # --- Accounts ---------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ model, curation and upvotes in one score, with the reasons to show the reader.
   subscriptions share a digest fairly: a one-word query and a paragraph-long interest both score
   their papers in "how unusually close", not in raw cosines of very different sizes.
 * ``keyword`` — the boolean match's score (title hits above abstract hits, rare terms above
-  common ones; ``subscriptions.matcher.score``) divided by the best score among the papers
+  common ones; ``subscriptions.ranking.score``) divided by the best score among the papers
   ranked together for that subscription (:func:`normalise_keyword`), so 0–1 whatever the query.
   0 for a paper the query does not match or a subscription without one.
 * ``reader`` — the reader's model (``subscriptions.reader_model``): a log-odds correction learnt

@@ -1,10 +1,14 @@
-"""What people follow (subscriptions) and what matched (one row per subscription × paper)."""
+"""What people follow (subscriptions), what matched (one row per subscription × paper), and
+each paper as the matcher analysed it."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from subscriptions.compiled import compile_text
+from subscriptions.query import QueryError, parse
 
 
 class Subscription(models.Model):
@@ -30,9 +34,6 @@ class Subscription(models.Model):
         return f"{self.name}: {self.query}"
 
     def save(self, *args, **kwargs) -> None:
-        from subscriptions.matcher import compile_text
-        from subscriptions.query import QueryError
-
         try:
             self.compiled = compile_text(self.query or "")
         except QueryError:
@@ -45,8 +46,6 @@ class Subscription(models.Model):
     def clean(self) -> None:
         """Parse the query so a form or the admin shows where it is wrong and what was
         expected there (``QueryError``), instead of saving something that matches nothing."""
-        from subscriptions.query import QueryError, parse
-
         super().clean()
         try:
             parse(self.query or "")
@@ -87,6 +86,34 @@ class Match(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} ↔ {self.paper_id}"
+
+
+class PaperAnalysis(models.Model):
+    """A paper analysed for matching, stored so that every process reads it instead of analysing
+    the paper again: the match step writes it for each new paper, the recent papers (previews,
+    ranking, re-matching) for any paper that lacks one. It is stale when the paper was edited
+    since (``paper_modified_at``) or another version of the analysis wrote it (``version``);
+    then it is analysed and written again. See ``subscriptions.documents`` for the texts."""
+
+    paper = models.OneToOneField(
+        "papers.Paper", on_delete=models.CASCADE, primary_key=True, related_name="analysis"
+    )
+    version = models.PositiveSmallIntegerField()
+    paper_modified_at = models.DateTimeField()
+    # PaperDoc.stem_text(), name_text(), pair_text() and word_text(): the paper's stems, its
+    # authors' and categories' keys, its pairs of adjacent stems and its words, one per line.
+    stems = models.TextField()
+    names = models.TextField()
+    pairs = models.TextField()
+    words = models.TextField()
+    # PaperDoc.to_json(): everything the evaluator reads.
+    doc = models.TextField()
+
+    class Meta:
+        verbose_name_plural = "paper analyses"
+
+    def __str__(self) -> str:
+        return f"analysis of paper {self.paper_id}"
 
 
 class Feedback(models.Model):

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from accounts import services as accounts_services
 from accounts.models import User
-from subscriptions.previewing import compose_query
+from subscriptions.query import compose_query
 from subscriptions.services import create_subscription
 
 

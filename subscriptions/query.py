@@ -41,6 +41,7 @@ from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.parser import lexer as _luqum_lexer
 from luqum.thread import parse as _luqum_parse
 
+from subscriptions.arxiv_categories import CATEGORIES
 from subscriptions.text import name_tokens, split
 
 MAX_QUERY_LENGTH = 500
@@ -592,3 +593,14 @@ def to_text(node: Node) -> str:
     return " OR ".join(
         f"({to_text(c)})" if isinstance(c, Or | And) else to_text(c) for c in node.children
     )
+
+
+def compose_query(text: str, categories: list[str] | tuple[str, ...] = ()) -> str:
+    """The subscription query for a text query restricted to arXiv categories (either may be
+    empty): ``(zero-shot) AND (cat:cs.CV OR cat:cs.LG)``."""
+    text = " ".join(text.split())
+    known = [c for c in dict.fromkeys(categories) if c in CATEGORIES]
+    in_categories = " OR ".join(f"cat:{code}" for code in known)
+    if text and known:
+        return f"({text}) AND ({in_categories})"
+    return text or in_categories

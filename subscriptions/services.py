@@ -6,13 +6,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import User
+from subscriptions.match_step import rematch_subscription
 from subscriptions.models import Subscription
-
-
-def _rematch(subscription: Subscription) -> None:
-    from subscriptions.matcher import rematch_subscription  # the matcher imports the models
-
-    rematch_subscription(subscription)
 
 
 @transaction.atomic
@@ -22,7 +17,7 @@ def create_subscription(
     subscription = Subscription(owner=owner, name=name, query=query, enabled=enabled)
     subscription.full_clean()
     subscription.save()
-    _rematch(subscription)
+    rematch_subscription(subscription)
     return subscription
 
 
@@ -35,7 +30,7 @@ def update_subscription(
     subscription.enabled = enabled
     subscription.full_clean()
     subscription.save()
-    _rematch(subscription)
+    rematch_subscription(subscription)
     return subscription
 
 

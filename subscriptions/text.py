@@ -86,24 +86,13 @@ def stem(word: str) -> str:
     return result
 
 
-class SortedKeys(tuple):
-    """A sorted tuple that answers ``in`` by binary search: a small, slower frozenset."""
-
-    __slots__ = ()
-
-    def __contains__(self, key: object) -> bool:
-        index = bisect.bisect_left(self, key)
-        return index < len(self) and self[index] == key
-
-
 class FieldText:
     """A title or an abstract, analysed once.
 
     ``stems`` in reading order (phrases are checked against it); ``joined`` = stems of the
     joined compounds (``zeroshot``); ``present`` = the set of both, for membership; ``words`` =
     the distinct folded, unstemmed words and joined compounds, sorted, so a trailing wildcard is
-    one binary search. A compact FieldText (``present`` is None) keeps only the tuples, a third
-    of the memory, for the per-process cache of recent papers; ``complete()`` rebuilds the set.
+    one binary search.
     """
 
     __slots__ = ("stems", "joined", "words", "present")
@@ -113,23 +102,15 @@ class FieldText:
         stems: tuple[str, ...],
         joined: tuple[str, ...],
         words: tuple[str, ...],
-        present: frozenset[str] | SortedKeys,
+        present: frozenset[str] | None = None,
     ):
         self.stems = stems
         self.joined = joined
         self.words = words
-        self.present = present
+        self.present = frozenset(stems).union(joined) if present is None else present
 
     def __repr__(self) -> str:
         return f"FieldText(stems={self.stems!r}, joined={self.joined!r})"
-
-    def complete(self) -> FieldText:
-        if type(self.present) is frozenset:
-            return self
-        return FieldText(self.stems, self.joined, self.words, frozenset(self.present))
-
-    def compact(self) -> FieldText:
-        return FieldText(self.stems, self.joined, self.words, SortedKeys(sorted(self.present)))
 
     def has_prefix(self, prefix: str) -> bool:
         words = self.words
@@ -160,7 +141,7 @@ def analyze(text: str) -> FieldText:
             # Joined stems are not in reading order: they only answer "is this word here".
             joined_stems = tuple([cache.get(word) or stem(word) for word in joined])
             present = present.union(joined_stems)
-    # Interned: the cache of recent papers holds thousands of copies of the same words.
+    # Interned: the recent papers kept in memory hold thousands of copies of the same words.
     distinct_words = tuple(sorted(map(sys.intern, set(words))))
     return FieldText(stems, joined_stems, distinct_words, present)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from digest.mailsink import MailboxHandler, start_sink
+from subscriptions.recent import clear_cache
 from tests.browser_support import browser, context, site  # noqa: F401  (browser fixtures)
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -84,13 +85,9 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def private_corpus_copy(settings, tmp_path):
-    """Each test gets its own corpus of recent papers: its own directory for the copy on disk,
-    so a copy written by another test (the same ids and times, other papers) is never read, and
-    none left in this process's memory from another test."""
-    from subscriptions.corpus import clear_cache
-
-    settings.MATCH_CORPUS_DIR = tmp_path / "corpus"
+def fresh_recent_papers():
+    """Each test starts with no recent papers held in this process's memory: another test's
+    (the same ids and times, other papers) are never read."""
     clear_cache()
     yield
     clear_cache()

@@ -145,9 +145,9 @@ def test_each_hit_is_listed_once_and_a_match_without_hits_still_names_its_subscr
 
 
 def test_featured_first_then_by_score_then_newest_paper(user, subscription):
-    # The one ranking rule, the preview's too (subscriptions.matcher.rank_key). Upvotes are not
+    # The one ranking rule, the preview's too (subscriptions.ranking.rank_key). Upvotes are not
     # a key of their own: the match step adds them to the score as its tie-breaker.
-    older, high, newer = paper(), paper(), paper()
+    older, high, newer = paper(hours_ago=3), paper(), paper(hours_ago=1)
     featured, everywhere = paper(featured=True), paper(featured_everywhere=True)
     match(subscription, older, score=1)
     match(subscription, high, score=5)
@@ -294,7 +294,7 @@ def test_people_planned_together_each_get_their_own_window_papers_and_cap(db):
     # The scheduler plans a chunk of users at once: nothing leaks from one to another.
     new, returning, capped = UserFactory(), UserFactory(), UserFactory(papers_per_digest=1)
     DigestFactory(user=returning, period_end=NOW - dt.timedelta(days=1))
-    three_days, fresh, sent_before = paper(hours_ago=72), paper(), paper()
+    three_days, fresh, sent_before = paper(hours_ago=72), paper(hours_ago=3), paper(hours_ago=1)
     everywhere = paper(featured_everywhere=True)
     for user in (new, returning, capped):
         subscription = SubscriptionFactory(owner=user)

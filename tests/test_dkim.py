@@ -8,9 +8,9 @@ import subprocess
 
 import dkim
 import pytest
-from digest.smtp import signed_bytes
 
 from digest import mail as composer
+from digest.digests.smtp import signed_bytes
 
 
 @pytest.fixture

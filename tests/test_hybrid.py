@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 
 from subscriptions import hybrid, semantic
+from subscriptions.compiled import compile_query
+from subscriptions.compiled import match as _match
+from subscriptions.documents import PaperDoc
 from subscriptions.embeddings import embed, paper_text
 from subscriptions.hybrid import Evidence, combine, normalise_keyword, rank
-from subscriptions.matcher import PaperDoc, _match, compile_query, idf, score
 from subscriptions.query import parse
+from subscriptions.ranking import idf, score
 from tests.realpapers import CORPUS
 
 # The Hugging Face paper-search listings recorded in tests/fixtures, and the query of each.

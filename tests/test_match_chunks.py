@@ -9,8 +9,8 @@ import logging
 import pytest
 
 from digest.papers.models import Paper
-from subscriptions import matcher
-from subscriptions.matcher import match_new_papers
+from subscriptions import match_step
+from subscriptions.match_step import match_new_papers
 from subscriptions.models import Match, Subscription
 from tests.factories import SubscriptionFactory, UserFactory
 from tests.realpapers import real_paper
@@ -43,13 +43,13 @@ QUERIES = [
 def chunks_seen(monkeypatch) -> list[int]:
     """The size of each chunk of subscriptions the step indexed."""
     sizes: list[int] = []
-    percolate_chunk = matcher._percolate_chunk
+    percolate_chunk = match_step._percolate_chunk
 
     def counting(analysed, chunk, *args, **kwargs):
         sizes.append(len(chunk))
         return percolate_chunk(analysed, chunk, *args, **kwargs)
 
-    monkeypatch.setattr(matcher, "_percolate_chunk", counting)
+    monkeypatch.setattr(match_step, "_percolate_chunk", counting)
     return sizes
 
 
@@ -113,7 +113,7 @@ def test_an_invalid_query_in_a_later_chunk_is_skipped_and_the_rest_still_match(
         ]
     )
     settings.MATCH_BATCH_SUBSCRIPTIONS = 1
-    with caplog.at_level(logging.WARNING, logger="subscriptions.matcher"):
+    with caplog.at_level(logging.WARNING, logger="subscriptions.match_step"):
         assert match_new_papers() == 1
     assert chunks_seen == [1, 1]  # the broken one never reaches an index
     bulk = Subscription.objects.get(name="bulk")
@@ -131,7 +131,7 @@ def test_papers_are_marked_matched_only_when_every_chunk_is_written(settings, mo
     for _ in range(3):
         SubscriptionFactory(query="zero-shot")
     settings.MATCH_BATCH_SUBSCRIPTIONS = 1
-    percolate_chunk = matcher._percolate_chunk
+    percolate_chunk = match_step._percolate_chunk
     calls = []
 
     def failing_on_the_third_chunk(*args, **kwargs):
@@ -140,13 +140,13 @@ def test_papers_are_marked_matched_only_when_every_chunk_is_written(settings, mo
             raise RuntimeError("the worker died")
         return percolate_chunk(*args, **kwargs)
 
-    monkeypatch.setattr(matcher, "_percolate_chunk", failing_on_the_third_chunk)
+    monkeypatch.setattr(match_step, "_percolate_chunk", failing_on_the_third_chunk)
     with pytest.raises(RuntimeError):
         match_new_papers()
     assert not Match.objects.exists()  # the first two chunks' rows went with the failure
     assert Paper.objects.filter(matched_at__isnull=True).count() == 1
 
-    monkeypatch.setattr(matcher, "_percolate_chunk", percolate_chunk)
+    monkeypatch.setattr(match_step, "_percolate_chunk", percolate_chunk)
     assert match_new_papers() == 1
     assert Match.objects.count() == 3
     assert not Paper.objects.filter(matched_at__isnull=True).exists()

@@ -65,3 +65,19 @@ def test_from_a_shell_an_invalid_query_prints_the_error_and_exits_2():
     assert result.returncode == 2
     assert result.stdout == ""
     assert "Missing value after title: at column 1" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("extra", [[], ["--days", "3"]])
+def test_from_a_shell_a_query_starting_with_an_exclusion_works_as_typed(extra):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "match", *extra, "-video zero-shot"],
+        cwd=PROJECT_DIR,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "verbosity" not in result.stderr
+    assert "papers in" in result.stderr or "paper in" in result.stderr

@@ -10,9 +10,12 @@ import pytest
 from django.utils import timezone
 
 from digest.papers.models import Paper
-from subscriptions import services
-from subscriptions.matcher import match_new_papers, rank_key, rematch_subscription
-from subscriptions.models import Match, Subscription
+from subscriptions import recent, services
+from subscriptions.documents import ANALYSIS_VERSION, PaperDoc
+from subscriptions.match_step import match_new_papers, rematch_subscription
+from subscriptions.models import Match, PaperAnalysis, Subscription
+from subscriptions.preview import run_preview
+from subscriptions.ranking import rank_key
 from tests.factories import DigestItemFactory, PaperFactory, SubscriptionFactory, UserFactory
 from tests.realpapers import real_paper
 
@@ -100,7 +103,7 @@ def test_bulk_created_subscriptions_are_compiled_by_the_step_and_invalid_ones_sk
         ]
     )
     assert not Match.objects.exists()  # bulk saves trigger no per-row work
-    with caplog.at_level(logging.WARNING, logger="subscriptions.matcher"):
+    with caplog.at_level(logging.WARNING, logger="subscriptions.match_step"):
         match_new_papers()
     bulk = Subscription.objects.get(name="bulk")
     assert bulk.compiled.startswith("[1,")
@@ -108,21 +111,57 @@ def test_bulk_created_subscriptions_are_compiled_by_the_step_and_invalid_ones_sk
     assert "invalid query" in caplog.text
 
 
-def test_the_step_in_a_new_process_reuses_the_papers_analysed_by_other_processes(monkeypatch):
-    from subscriptions import corpus, matcher
+def no_analysis(monkeypatch) -> None:
+    """From now on, analysing a paper fails the test."""
 
-    real_paper(COSYVOICE)
-    SubscriptionFactory(query="zero-shot vocoder")
-    corpus.recent_corpus(7)  # a preview in the web process analysed the recent papers
-    corpus._cache.clear()  # the worker starts afresh
-
-    def no_analysis(*args, **kwargs):
+    def analysed_again(*args, **kwargs):
         raise AssertionError("analysed again")
 
-    monkeypatch.setattr(corpus.RecentPaper, "analyse", no_analysis)
-    monkeypatch.setattr(matcher.PaperDoc, "from_paper", no_analysis)
+    monkeypatch.setattr(PaperDoc, "from_paper", analysed_again)
+
+
+def test_the_step_stores_each_papers_analysis_for_every_other_process(monkeypatch):
+    cosyvoice = real_paper(COSYVOICE)
+    SubscriptionFactory(query="zero-shot vocoder")
+    match_new_papers()
+    stored = PaperAnalysis.objects.get(paper=cosyvoice)
+    assert (stored.version, stored.paper_modified_at) == (ANALYSIS_VERSION, cosyvoice.modified_at)
+    recent.clear_cache()  # a web process that has just started
+    no_analysis(monkeypatch)
+    [hit] = run_preview("vocoder").hits
+    assert hit.paper == cosyvoice
+
+
+def test_the_step_in_a_new_process_reuses_the_papers_analysed_by_other_processes(monkeypatch):
+    real_paper(COSYVOICE)
+    SubscriptionFactory(query="zero-shot vocoder")
+    run_preview("zero-shot")  # a preview in the web process analysed the recent papers
+    recent.clear_cache()  # the worker starts afresh
+    no_analysis(monkeypatch)
     assert match_new_papers() == 1
     assert Match.objects.count() == 1
+
+
+def test_an_edited_paper_is_analysed_again():
+    paper = real_paper(COSYVOICE)
+    match_new_papers()
+    paper.title = "Vocoders revisited"
+    paper.save()  # what the admin does: modified_at moves on
+    Paper.objects.filter(pk=paper.pk).update(matched_at=None)
+    SubscriptionFactory(query="title:revisited")
+    assert match_new_papers() == 1
+    assert Match.objects.filter(paper=paper).exists()
+    assert PaperAnalysis.objects.get(paper=paper).paper_modified_at == paper.modified_at
+
+
+def test_the_step_drops_the_analyses_of_papers_older_than_any_preview_reads():
+    month_old = real_paper(METRIC3D, created_at=timezone.now() - dt.timedelta(days=40))
+    recent = real_paper(COSYVOICE)
+    run_preview("zero-shot", days=60)  # analyses both
+    assert PaperAnalysis.objects.count() == 2
+    match_new_papers()
+    assert list(PaperAnalysis.objects.values_list("paper_id", flat=True)) == [recent.id]
+    assert [hit.paper for hit in run_preview("zero-shot", days=60).hits] == [recent, month_old]
 
 
 def test_a_title_match_scores_above_an_abstract_match():
@@ -155,9 +194,40 @@ def test_upvotes_break_ties_and_never_outweigh_relevance():
     assert scores[better.id] > scores[popular.id] > scores[plain.id]
 
 
-def test_featured_papers_rank_first():
-    assert rank_key(featured=True, score=0.1) < rank_key(featured=False, score=99.0)
-    assert rank_key(featured=False, score=2.0) < rank_key(featured=False, score=1.0)
+def ranked(*papers: dict) -> list[str]:
+    """The names of ``papers`` (rank_key's arguments and a name) in ranking order."""
+    defaults = {"created_at": timezone.now(), "paper_id": 1}
+    return [
+        paper["name"]
+        for paper in sorted(
+            papers,
+            key=lambda paper: rank_key(
+                **{**defaults, **{k: v for k, v in paper.items() if k != "name"}}
+            ),
+        )
+    ]
+
+
+def test_featured_papers_rank_first_then_by_score():
+    assert ranked(
+        {"name": "plain", "featured": False, "score": 99.0},
+        {"name": "featured", "featured": True, "score": 0.1},
+        {"name": "everywhere", "featured": False, "featured_everywhere": True, "score": 0.2},
+        {"name": "better", "featured": False, "score": 100.0},
+    ) == ["everywhere", "featured", "better", "plain"]
+
+
+def test_ties_go_to_more_subscriptions_then_upvotes_then_the_newest_then_the_lowest_id():
+    now = timezone.now()
+    earlier = now - dt.timedelta(hours=1)
+    same = {"featured": False, "score": 2.5}
+    assert ranked(
+        {"name": "old", **same, "created_at": earlier, "paper_id": 1},
+        {"name": "new, higher id", **same, "created_at": now, "paper_id": 3},
+        {"name": "new, lower id", **same, "created_at": now, "paper_id": 2},
+        {"name": "upvoted", **same, "upvotes": 10_000, "created_at": earlier},
+        {"name": "two subscriptions", **same, "subscriptions": 2, "created_at": earlier},
+    ) == ["two subscriptions", "upvoted", "new, lower id", "new, higher id", "old"]
 
 
 def test_saving_a_subscription_rematches_it_at_once():

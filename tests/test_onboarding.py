@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from subscriptions.models import Match, Subscription
-from subscriptions.previewing import compose_query
+from subscriptions.query import compose_query
 from tests.factories import PaperFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_cache")]

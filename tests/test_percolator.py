@@ -6,15 +6,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from subscriptions.matcher import (
-    PaperDoc,
-    Percolator,
-    compile_query,
-    dumps,
-    evaluate,
-    loads,
-    public_hits,
-)
+from subscriptions.compiled import compile_query, dumps, evaluate, loads, public_hits
+from subscriptions.documents import PaperDoc
+from subscriptions.percolator import Percolator
 from subscriptions.query import And, Author, Category, Not, Or, Term, is_positive, parse, to_text
 
 WORDS = ["zero", "shot", "model", "models", "modeling", "diffusion", "video", "audio", "graph"]

@@ -1,5 +1,6 @@
-"""The live preview: the papers a query would have matched in the last days, from a
-per-process cache; the JSON endpoint the forms can call; the help page; HTML-safe highlighting."""
+"""The live preview: the papers a query would have matched in the last days, from the recent
+papers held in memory and analysed once for every process; the JSON endpoint the forms can call;
+the help page; HTML-safe highlighting."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from django.utils.html import escape
 
 from digest.papers.models import Paper
 from digest.web.queries import EXAMPLES
-from subscriptions import corpus
+from subscriptions import analyses, recent
+from subscriptions.documents import ANALYSIS_VERSION, PaperDoc
 from subscriptions.highlight import highlight
-from subscriptions.matcher import preview
+from subscriptions.models import PaperAnalysis
+from subscriptions.preview import PREVIEW_LIMIT, run_preview
 from tests.factories import PaperFactory
 from tests.realpapers import real_paper
 
@@ -25,69 +28,97 @@ METRIC3D = "Metric3D: Towards Zero-shot"
 pytestmark = pytest.mark.usefixtures("isolated_cache")
 
 
+def titles(query: str, **options) -> list[str]:
+    return [hit.paper.title for hit in run_preview(query, **options).hits]
+
+
 @pytest.mark.django_db
 def test_preview_lists_the_matching_papers_best_first_with_their_hits():
     in_title = PaperFactory(title="Zero-shot parsing", abstract="Parsing.")
     in_abstract = PaperFactory(title="Parsing", abstract="A zero-shot parser.")
     featured = PaperFactory(title="Parsers", abstract="Zero-shot, again.", featured=True)
     PaperFactory(title="Unrelated", abstract="Nothing here.")
-    found = preview("zero-shot")
-    assert [hit.paper for hit in found] == [featured, in_title, in_abstract]
-    assert found[1].hits == [{"term": "zero-shot", "field": "title"}]
-    assert found[1].score > found[2].score
+    result = run_preview("zero-shot")
+    assert [hit.paper for hit in result.hits] == [featured, in_title, in_abstract]
+    assert result.total == 3 and result.error is None
+    assert result.hits[1].hits == [{"term": "zero-shot", "field": "title"}]
+    assert result.hits[1].score > result.hits[2].score
+
+
+@pytest.mark.django_db
+def test_preview_shows_the_best_few_and_counts_them_all():
+    for number in range(PREVIEW_LIMIT + 5):
+        PaperFactory(title=f"Zero-shot {number}", upvotes=number)
+    result = run_preview("zero-shot")
+    assert result.total == PREVIEW_LIMIT + 5
+    assert len(result.hits) == PREVIEW_LIMIT
+    assert result.hits[0].paper.title == f"Zero-shot {PREVIEW_LIMIT + 4}"  # upvotes break ties
+    assert len(run_preview("zero-shot", limit=None).hits) == PREVIEW_LIMIT + 5
+
+
+@pytest.mark.django_db
+def test_an_invalid_query_is_reported_and_an_empty_one_previews_nothing():
+    PaperFactory(title="Zero-shot parsing")
+    result = run_preview("zero-shot AND")
+    assert str(result.error) == (
+        'Missing term after AND at column 11: expected a word, a "phrase" or "(" after AND'
+    )
+    assert result.error.position == 10
+    assert (result.hits, result.total) == ([], 0)
+    empty = run_preview("   ")
+    assert empty.empty_query and empty.error is None and empty.total == 0
 
 
 @pytest.mark.django_db
 def test_preview_covers_the_last_days_only():
     PaperFactory(title="Zero-shot today")
     PaperFactory(title="Zero-shot of old", created_at=timezone.now() - dt.timedelta(days=10))
-    assert [h.paper.title for h in preview("zero-shot", days=7)] == ["Zero-shot today"]
-    assert len(preview("zero-shot", days=14)) == 2
+    assert titles("zero-shot", days=7) == ["Zero-shot today"]
+    assert run_preview("zero-shot", days=14).total == 2
 
 
 @pytest.mark.django_db
-def test_the_cache_notices_new_changed_and_hidden_papers():
+def test_the_recent_papers_notice_new_changed_and_hidden_papers():
     first = PaperFactory(title="Zero-shot one")
-    assert len(preview("zero-shot")) == 1
-    cached = corpus.recent_corpus(7)
-    assert corpus.recent_corpus(7) is cached  # nothing changed: no re-analysis
+    assert run_preview("zero-shot").total == 1
+    held = recent.recent_papers(7)
+    assert recent.recent_papers(7) is held  # nothing changed: read once
     PaperFactory(title="Zero-shot two")
-    assert len(preview("zero-shot")) == 2
+    assert run_preview("zero-shot").total == 2
     first.title = "Few-shot one"
     first.save()
-    assert [h.paper.title for h in preview("zero-shot")] == ["Zero-shot two"]
+    assert titles("zero-shot") == ["Zero-shot two"]
     Paper.objects.filter(title="Zero-shot two").update(hidden=True, modified_at=timezone.now())
-    assert preview("zero-shot") == []
+    assert run_preview("zero-shot").total == 0
 
 
 def forget_in_this_process():
-    """What a process that has just started knows: only the copy on disk."""
-    corpus._cache.clear()
+    """What a process that has just started knows: only the database."""
+    recent.clear_cache()
 
 
 def analysed_papers(monkeypatch) -> list[int]:
     """The ids of the papers analysed from now on."""
     analysed: list[int] = []
-    analyse = corpus.RecentPaper.analyse
+    from_paper = PaperDoc.from_paper
 
     def counting(paper):
         analysed.append(paper.id)
-        return analyse(paper)
+        return from_paper(paper)
 
-    monkeypatch.setattr(corpus.RecentPaper, "analyse", counting)
+    monkeypatch.setattr(PaperDoc, "from_paper", counting)
     return analysed
 
 
 @pytest.mark.django_db
-def test_a_new_process_reads_the_analysed_papers_from_disk_instead_of_analysing_them(
-    monkeypatch,
-):
+def test_a_new_process_reads_the_analysed_papers_from_the_database(monkeypatch):
     PaperFactory(title="Zero-shot one")
     PaperFactory(title="Few-shot two")
-    before = [(h.paper.title, h.hits, h.score) for h in preview("zero-shot OR few-shot")]
+    before = [(h.paper.title, h.hits, h.score) for h in run_preview("zero-shot OR few-shot").hits]
+    assert PaperAnalysis.objects.count() == 2
     forget_in_this_process()
     analysed = analysed_papers(monkeypatch)
-    after = [(h.paper.title, h.hits, h.score) for h in preview("zero-shot OR few-shot")]
+    after = [(h.paper.title, h.hits, h.score) for h in run_preview("zero-shot OR few-shot").hits]
     assert after == before
     assert analysed == []
 
@@ -98,53 +129,36 @@ def test_a_curator_fixing_a_title_is_seen_by_the_next_process_which_analyses_onl
 ):
     fixed = PaperFactory(title="Zero-shto parsing")
     PaperFactory(title="Zero-shot tagging")
-    assert [h.paper.title for h in preview("zero-shot")] == ["Zero-shot tagging"]
+    assert titles("zero-shot") == ["Zero-shot tagging"]
     fixed.title = "Zero-shot parsing"
     fixed.save()  # what the admin does: modified_at moves on
     forget_in_this_process()
     analysed = analysed_papers(monkeypatch)
-    assert {h.paper.title for h in preview("zero-shot")} == {
-        "Zero-shot parsing",
-        "Zero-shot tagging",
-    }
+    assert set(titles("zero-shot")) == {"Zero-shot parsing", "Zero-shot tagging"}
     assert analysed == [fixed.id]
 
 
 @pytest.mark.django_db
-def test_a_copy_written_by_another_version_of_the_code_is_not_read(monkeypatch):
-    PaperFactory(title="Zero-shot one")
-    preview("zero-shot")
+def test_analyses_of_another_version_are_analysed_again_and_replaced(monkeypatch):
+    paper = PaperFactory(title="Zero-shot one")
+    run_preview("zero-shot")
     forget_in_this_process()
-    monkeypatch.setattr(corpus, "code_fingerprint", lambda: "another-version")
-    assert corpus.load_stored(7) is None
+    monkeypatch.setattr(analyses, "ANALYSIS_VERSION", ANALYSIS_VERSION + 1)
     analysed = analysed_papers(monkeypatch)
-    assert len(preview("zero-shot")) == 1
-    assert len(analysed) == 1
+    assert run_preview("zero-shot").total == 1
+    assert analysed == [paper.id]
+    assert list(PaperAnalysis.objects.values_list("paper_id", "version")) == [
+        (paper.id, ANALYSIS_VERSION + 1)
+    ]
 
 
 @pytest.mark.django_db
-def test_a_new_version_of_the_code_replaces_the_copy_of_the_old_one(monkeypatch):
-    PaperFactory(title="Zero-shot one")
-    preview("zero-shot")
-    old_copy = corpus.stored_path(7)
-    forget_in_this_process()
-    monkeypatch.setattr(corpus, "code_fingerprint", lambda: "another-version")
-    preview("zero-shot")
-    assert corpus.stored_path(7).exists()
-    assert not old_copy.exists()  # copies do not pile up on disk deploy after deploy
-
-
-@pytest.mark.django_db
-def test_an_unreadable_copy_is_rebuilt(monkeypatch):
-    PaperFactory(title="Zero-shot one")
-    preview("zero-shot")
-    forget_in_this_process()
-    corpus.stored_path(7).write_bytes(b"not a pickle")
-    assert len(preview("zero-shot")) == 1
-    forget_in_this_process()
-    analysed = analysed_papers(monkeypatch)
-    assert len(preview("zero-shot")) == 1  # from the copy written again
-    assert analysed == []
+def test_a_preview_reads_the_paper_of_each_hit_shown_in_one_query(django_assert_num_queries):
+    for number in range(30):
+        PaperFactory(title=f"Zero-shot {number}")
+    hits = run_preview("zero-shot").hits
+    with django_assert_num_queries(1):
+        assert len({hit.paper.pk for hit in hits}) == PREVIEW_LIMIT
 
 
 @pytest.mark.django_db

@@ -7,7 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from digest.web.queries import EXAMPLES
-from subscriptions.matcher import PaperDoc, compile_query, evaluate, preview
+from subscriptions.compiled import compile_query, evaluate
+from subscriptions.documents import PaperDoc
+from subscriptions.preview import PreviewHit, run_preview
 from subscriptions.query import And, Author, Category, Not, Or, Term, parse, to_text
 from subscriptions.text import analyze, split
 from tests.factories import PaperFactory
@@ -40,6 +42,11 @@ def papers():
         CLIP_BASELINE: real_paper(CLIP_BASELINE, authors=["Zhengbo Wang"], categories=["cs.CV"]),
         METRIC3D: real_paper(METRIC3D, authors=["Müller, Jürgen"], categories=["cs.CV"]),
     }
+
+
+def preview(query: str) -> list[PreviewHit]:
+    """Every paper of the last week ``query`` matches, best first."""
+    return run_preview(query, limit=None).hits
 
 
 def found(query: str) -> set[str]:

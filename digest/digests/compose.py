@@ -30,8 +30,8 @@ from digest.digests.email import render_digest_email
 from digest.digests.models import Delivery, Digest, DigestItem, Suppression
 from digest.digests.schedule import digest_date
 from digest.papers.models import Paper
-from subscriptions.matcher import rank_key
 from subscriptions.models import Match
+from subscriptions.ranking import rank_key
 
 
 @dataclass
@@ -52,8 +52,11 @@ class _Candidate:
 
     paper_id: int
     featured: bool  # featured, or featured everywhere: either way it leads the digest
+    created_at: dt.datetime
+    upvotes: int = 0
     score: float = 0.0
     hits: list[dict] = field(default_factory=list)
+    subscriptions: set[int] = field(default_factory=set)
 
     def add_match(self, hits: object, score: float, subscription_id: int, name: str) -> None:
         """Merge one subscription's match: each distinct (term, field) of its hits once, named
@@ -69,6 +72,17 @@ class _Candidate:
             }
             self.hits += [{"term": term, "field": where, **named} for term, where in terms]
         self.score = max(self.score, score)
+        self.subscriptions.add(subscription_id)
+
+    def rank_key(self) -> tuple:
+        return rank_key(
+            featured=self.featured,
+            score=self.score,
+            created_at=self.created_at,
+            paper_id=self.paper_id,
+            subscriptions=len(self.subscriptions),
+            upvotes=self.upvotes,
+        )
 
     @property
     def section(self) -> str:
@@ -112,26 +126,26 @@ def _matches(starts: dict[int, dt.datetime], *, now: dt.datetime) -> QuerySet[Ma
 
 def _featured_everywhere(
     starts: dict[int, dt.datetime], *, now: dt.datetime
-) -> dict[int, list[int]]:
-    """Each user's papers featured everywhere in their window, not sent to them yet. A handful
-    for everyone, read once for all: no index finds them, so the database reads every paper of
-    the window to pick them out."""
+) -> dict[int, list[tuple[int, dt.datetime, int]]]:
+    """Each user's papers featured everywhere in their window (id, first seen, upvotes), not
+    sent to them yet. A handful for everyone, read once for all: no index finds them, so the
+    database reads every paper of the window to pick them out."""
     papers = list(
         Paper.objects.visible()
         .filter(featured_everywhere=True, created_at__gt=min(starts.values()), created_at__lte=now)
-        .values_list("id", "created_at")
+        .values_list("id", "created_at", "upvotes")
     )
     if not papers:
         return {}
     sent = set(
         DigestItem.objects.filter(
-            user__in=list(starts), paper__in=[paper_id for paper_id, _ in papers]
+            user__in=list(starts), paper__in=[paper_id for paper_id, _, _ in papers]
         ).values_list("user_id", "paper_id")
     )
     return {
         user_id: [
-            paper_id
-            for paper_id, seen in papers
+            (paper_id, seen, upvotes)
+            for paper_id, seen, upvotes in papers
             if start < seen <= now and (user_id, paper_id) not in sent
         ]
         for user_id, start in starts.items()
@@ -149,7 +163,8 @@ def plan_digests(
 
     A handful of queries for all of them: the scheduler plans a chunk of users at once, one
     user is a chunk of one. Items are ranked by the one ranking rule
-    (``subscriptions.matcher.rank_key``): featured first, then score, then newest paper. Those
+    (``subscriptions.ranking.rank_key``): featured first, then score, then how many of the
+    reader's subscriptions matched, upvotes, and the newest paper. Those
     past the user's ``papers_per_digest`` are kept with ``in_email=False`` (the web page lists
     them) and ``papers_total`` counts them all. With ``full`` the items' papers are loaded
     whole, ready to render.
@@ -166,20 +181,26 @@ def plan_digests(
             "paper_id",
             "paper__featured",
             "paper__featured_everywhere",
+            "paper__created_at",
+            "paper__upvotes",
             "subscription_id",
             "subscription__name",
             "hits",
             "score",
         )
     )
-    for owner_id, paper_id, featured, everywhere, subscription_id, name, hits, score in rows:
+    for row in rows:
+        owner_id, paper_id, featured, everywhere, created_at, upvotes, *match = row
+        subscription_id, name, hits, score = match
         candidate = found[owner_id].get(paper_id)
         if candidate is None:
-            candidate = found[owner_id][paper_id] = _Candidate(paper_id, featured or everywhere)
+            candidate = found[owner_id][paper_id] = _Candidate(
+                paper_id, featured or everywhere, created_at, upvotes
+            )
         candidate.add_match(hits, score, subscription_id, name)
     for user_id, paper_ids in _featured_everywhere(starts, now=now).items():
-        for paper_id in paper_ids:
-            found[user_id].setdefault(paper_id, _Candidate(paper_id, featured=True))
+        for paper_id, created_at, upvotes in paper_ids:
+            found[user_id].setdefault(paper_id, _Candidate(paper_id, True, created_at, upvotes))
 
     plans = {}
     for user in users:
@@ -191,7 +212,7 @@ def plan_digests(
         )
         ranked = sorted(
             found[user.pk].values(),
-            key=lambda c: rank_key(featured=c.featured, score=c.score, paper_id=c.paper_id),
+            key=_Candidate.rank_key,
         )
         cap = max(int(user.papers_per_digest or 0), 1)
         items = [

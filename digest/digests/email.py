@@ -25,7 +25,7 @@ from digest.digests.abstracts import short_authors, trim_at_sentence
 from digest.digests.models import Delivery, Digest, DigestItem
 from digest.papers.models import Paper
 from subscriptions.explain import explain, reasons
-from subscriptions.matcher import highlight  # the matcher marks exactly what it matched
+from subscriptions.highlight import highlight  # marks exactly what the matcher matched
 
 TEXT_WIDTH = 72
 

@@ -23,7 +23,8 @@ from digest.digests.export import export_user_data
 from digest.web.forms import OnboardingForm
 from digest.web.ratelimit import consume_or_429
 from subscriptions.onboarding import complete_onboarding
-from subscriptions.previewing import compose_query, run_preview
+from subscriptions.preview import run_preview
+from subscriptions.query import compose_query
 
 
 def _next_or(request: HttpRequest, default: str) -> str:

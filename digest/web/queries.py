@@ -1,5 +1,5 @@
 """The query language's help page and the JSON preview. Thin: the work is in
-``subscriptions.query`` and ``subscriptions.matcher``."""
+``subscriptions.query`` and ``subscriptions.preview``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from digest.web.ratelimit import consume
-from subscriptions.matcher import preview
-from subscriptions.previewing import run_preview
-from subscriptions.query import MAX_DEPTH, MAX_QUERY_LENGTH, MAX_TERMS, MIN_PREFIX, QueryError
-
-PREVIEW_MAX_DAYS = 31
-PREVIEW_MAX_PAPERS = 50
+from subscriptions.preview import PREVIEW_DAYS, PREVIEW_MAX_DAYS, run_preview
+from subscriptions.query import (
+    MAX_DEPTH,
+    MAX_QUERY_LENGTH,
+    MAX_TERMS,
+    MIN_PREFIX,
+    QueryError,
+    parse,
+)
 
 # (query, what it finds) — every one of them is parsed by the tests.
 EXAMPLES = [
@@ -69,12 +72,17 @@ def preview_json(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": False, "error": "Too many previews, wait a minute."}, status=429)
     query = request.GET.get("q", "")
     try:
-        days = min(max(int(request.GET.get("days", 7)), 1), PREVIEW_MAX_DAYS)
+        days = min(max(int(request.GET.get("days", PREVIEW_DAYS)), 1), PREVIEW_MAX_DAYS)
     except ValueError:
-        days = 7
-    try:
-        found = preview(query, days=days)
-    except QueryError as error:
+        days = PREVIEW_DAYS
+    result = run_preview(query, days=days)
+    error = result.error
+    if error is None and result.empty_query:
+        try:
+            parse(query)  # the parser's own words for an empty query
+        except QueryError as empty:
+            error = empty
+    if error is not None:
         return JsonResponse(
             {
                 "ok": False,
@@ -92,6 +100,6 @@ def preview_json(request: HttpRequest) -> JsonResponse:
             "abs_url": hit.paper.abs_url,
             "score": round(hit.score, 3),
         }
-        for hit in found[:PREVIEW_MAX_PAPERS]
+        for hit in result.hits
     ]
-    return JsonResponse({"ok": True, "days": days, "total": len(found), "papers": papers})
+    return JsonResponse({"ok": True, "days": days, "total": result.total, "papers": papers})

@@ -15,7 +15,8 @@ from digest.web.forms import SubscriptionForm
 from digest.web.ratelimit import consume_or_429
 from subscriptions import selectors, services
 from subscriptions.models import Subscription
-from subscriptions.previewing import compose_query, run_preview
+from subscriptions.preview import run_preview
+from subscriptions.query import compose_query
 
 
 @login_required

@@ -178,4 +178,4 @@ def test_digest_items_are_listed_with_why_they_matched(curator_client):
     )
     html = curator_client.get(reverse("admin:digests_digestitem_changelist")).content.decode()
     assert "Zero-shot everything" in html
-    assert "zero-shot in title" in html
+    assert "matched: `zero-shot` in title" in html

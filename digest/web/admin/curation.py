@@ -42,6 +42,7 @@ from digest.papers.ingest.text import clean_text
 from digest.papers.models import Paper, Sighting, Source
 from digest.papers.search import search_papers
 from digest.web.admin import today as admin_today
+from subscriptions.explain import explain
 from subscriptions.models import Feedback
 
 STATUS_LABELS = {
@@ -568,16 +569,7 @@ class DigestItemInline(ReadOnlyAdminMixin, TabularInline):
 
     @display(description="Why it matched")
     def why(self, item: DigestItem) -> str:
-        return hits_text(item.hits)
-
-
-def hits_text(hits: list) -> str:
-    """``[{"term": "zero-shot", "field": "title"}]`` → ``zero-shot in title``."""
-    parts = []
-    for hit in hits or []:
-        if isinstance(hit, dict):
-            parts.append(f"{hit.get('term', '?')} in {hit.get('field', '?')}")
-    return ", ".join(parts)
+        return explain(item.hits)
 
 
 @admin.register(Digest)
@@ -625,7 +617,7 @@ class DigestItemAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
     @display(description="Why it matched")
     def why(self, item: DigestItem) -> str:
-        return hits_text(item.hits)
+        return explain(item.hits)
 
 
 class HasErrorFilter(admin.SimpleListFilter):

@@ -8,8 +8,9 @@ from django.http import HttpRequest
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
-from digest.web.admin.curation import hits_text, short
+from digest.web.admin.curation import short
 from digest.web.forms import SubscriptionForm
+from subscriptions.explain import explain
 from subscriptions.models import Match, Subscription
 from subscriptions.services import update_subscription
 
@@ -68,4 +69,4 @@ class MatchAdmin(ModelAdmin):
 
     @display(description="Why it matched")
     def why(self, match: Match) -> str:
-        return hits_text(match.hits)
+        return explain(match.hits)

@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/delivery.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/relevance.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -28,6 +28,7 @@ from digest.digests.scheduler import (
 )
 from digest.papers.ingest.run import SourceOutcome, fetch_and_ingest
 from digest.papers.models import Source
+from subscriptions.embeddings import embed_new_papers
 from subscriptions.matcher import match_new_papers
 
 # Beat starts the two ends of the run; everything else follows from them. Task names, not
@@ -60,8 +61,10 @@ def ingest(source_id: int) -> SourceOutcome:
 
 
 def match() -> int:
-    """Match the papers not matched yet against every enabled subscription. Returns how many
-    papers were matched."""
+    """Embed the papers that have no embedding yet (for semantic interests and the readers'
+    models), then match the papers not matched yet against every enabled subscription. Returns
+    how many papers were matched."""
+    embed_new_papers()
     return match_new_papers()
 
 

@@ -84,6 +84,11 @@ class Paper(models.Model):
     hidden = models.BooleanField(default=False, db_index=True, help_text="Never sent or shown.")
     curator_note = models.TextField(blank=True)
 
+    # What the paper is about as a vector (``subscriptions.embeddings``: float32, L2-normalised,
+    # little-endian bytes), written in the match step. Bytes rather than pgvector so SQLite and
+    # PostgreSQL store it alike; similarity is computed in numpy over a chunk of papers at once.
+    embedding = models.BinaryField(null=True, editable=False)
+
     # Ingest bookkeeping. ``created_at`` is when Paperboy first saw the paper: digests cover
     # papers by it, so a late feed never loses a paper. ``matched_at`` is set by the match step.
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -95,6 +100,15 @@ class Paper(models.Model):
     class Meta:
         db_table = "digest_paper"
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The papers the match step still has to embed: without it, finding none among
+            # 10,000 read every row's kilobyte of embedding.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(embedding__isnull=True),
+                name="paper_needs_embedding",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.arxiv_id or self.key}: {self.title[:80]}"

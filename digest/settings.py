@@ -377,12 +377,19 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Content-Security-Policy (django-csp): scripts, styles and images only from our own static
-# files, no inline script, nothing may frame the site. The admin (django-unfold) gets two
-# allowances (digest/web/csp.py); a page that needs more says so on its view.
+# The daily page shows papers' pictures as Hugging Face's daily papers do, from Hugging Face's
+# CDN: the one host images may come from besides the site itself (CSP img-src below). Ingest keeps
+# a thumbnail URL only on this host, so no page ever shows an image the policy refuses.
+PAPER_THUMBNAIL_HOST = "cdn-thumbnails.huggingface.co"
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
+# inline script, images from us and PAPER_THUMBNAIL_HOST, nothing may frame the site. The admin
+# (django-unfold) gets two allowances (digest/web/csp.py); a page that needs more says so on its
+# view.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
+        "img-src": [SELF, f"https://{PAPER_THUMBNAIL_HOST}"],
         "script-src": [SELF],
         "style-src": [SELF],
         "object-src": [NONE],

@@ -74,6 +74,20 @@ class Paper(models.Model):
     code_url = models.URLField(max_length=1000, blank=True)
     hf_url = models.URLField(max_length=1000, blank=True)
     upvotes = models.PositiveIntegerField(default=0)
+    # What Hugging Face's daily papers say about the paper, shown on the public daily page.
+    hf_daily_on = models.DateField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The day Hugging Face listed it among its daily papers.",
+    )
+    hf_submitter = models.CharField(
+        max_length=200, blank=True, help_text="Who put it on Hugging Face's daily papers."
+    )
+    hf_organization = models.CharField(max_length=200, blank=True)
+    thumbnail_url = models.URLField(
+        max_length=1000, blank=True, help_text="A picture of the paper (Hugging Face's CDN)."
+    )
     sources = models.ManyToManyField(Source, through="Sighting", related_name="papers")
 
     # Curation.

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from digest.digests.links import digest_view_url, feedback_url
 from digest.digests.models import Delivery, DigestItem
+from subscriptions.embeddings import embed_new_papers
 from subscriptions.models import Match
 from tests.browser_support import check_page, log_in
 from tests.factories import (
@@ -51,6 +52,13 @@ def world():
             upvotes=10 - n,
             code_url="https://github.com/example/zero-shot",
             hf_url=f"https://huggingface.co/papers/2601.0000{n}",
+            hf_submitter="Grace Hopper" if n == 0 else "",
+            hf_organization="Analytical Engines Ltd" if n < 2 else "",
+            thumbnail_url=(
+                f"https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2601.0000{n}.png"
+                if n < 2
+                else ""
+            ),
         )
         for n in range(4)
     ]
@@ -98,6 +106,12 @@ def logged_in(path_of):
     return scenario
 
 
+def paper_page_path(user, subscription, digest, papers):
+    """The first paper's page, with its matched subscription and similar papers (embedded)."""
+    embed_new_papers()
+    return papers[0].get_absolute_url()
+
+
 def confirm_email_path(user, *_):
     address = EmailAddress.objects.create(user=UserFactory(verified=False), email="new@example.org")
     return reverse("account_confirm_email", args=[EmailConfirmationHMAC(address).key])
@@ -116,6 +130,8 @@ PAGES = {
     "papers-of-a-day": anonymous(
         lambda *_: reverse("papers_day", args=[timezone.localdate().isoformat()])
     ),
+    "paper": anonymous(lambda u, s, d, papers: papers[1].get_absolute_url()),
+    "paper-with-my-matches": logged_in(paper_page_path),
     "login": anonymous(lambda *_: reverse("account_login")),
     "signup": anonymous(lambda *_: reverse("account_signup")),
     "verification-sent": anonymous(lambda *_: reverse("account_email_verification_sent")),

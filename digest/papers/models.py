@@ -5,7 +5,9 @@ The tables keep the names they had when these models lived in the ``digest`` app
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -126,6 +128,28 @@ class Paper(models.Model):
 
     def __str__(self) -> str:
         return f"{self.arxiv_id or self.key}: {self.title[:80]}"
+
+    def get_absolute_url(self) -> str:
+        """The paper's own page, ``/paper/<key>``: the id its Atom feed entries have always
+        carried, so they now lead somewhere."""
+        return reverse("paper", args=[self.key])
+
+    def links(self) -> list[tuple[str, str]]:
+        """Where to read the paper, labelled, web links only (a feed's ``javascript:`` link is
+        no link). The demo's papers from Hugging Face listing pages have their page on this site
+        as their abstract page: the page does not link to itself."""
+        own_page = settings.SITE_URL + self.get_absolute_url()
+        candidates = [
+            ("Abstract", self.abs_url),
+            ("PDF", self.pdf_url),
+            ("Code", self.code_url),
+            ("Hugging Face", self.hf_url),
+        ]
+        return [
+            (label, url)
+            for label, url in candidates
+            if url.lower().startswith(("https://", "http://")) and url != own_page
+        ]
 
 
 class Sighting(models.Model):

@@ -101,6 +101,12 @@ def test_a_key_with_slashes_has_a_page_too(client):
     assert "An old-style arXiv id" in page_of(client, paper)
 
 
+def test_a_paper_keyed_by_its_link_has_a_page_too(client):
+    paper = PaperFactory(arxiv_id=None, abs_url="https://blog.example.org/post?id=3&x=1#top")
+    assert paper.key == "url:https://blog.example.org/post?id=3&x=1#top"
+    assert paper.title in page_of(client, paper)
+
+
 def test_a_hidden_or_unknown_paper_is_not_found(client):
     hidden = PaperFactory(hidden=True)
     assert client.get(hidden.get_absolute_url()).status_code == 404

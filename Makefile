@@ -22,6 +22,8 @@ system-deps:
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
+	@# Fetch the enabled sources as soon as the worker is up, not an INGEST_INTERVAL from now.
+	-$(BIN)/celery -A digest call digest.tasks.ingest_enabled_sources >/dev/null
 	$(BIN)/honcho -f deploy/Procfile.dev start
 
 test: install system-deps

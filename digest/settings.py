@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -211,6 +212,8 @@ else:
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        # Where kombu keeps its exchange tables; by default "control/" in the current directory.
+        "control_folder": str(_queue_dir / "control"),
     }
 
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
@@ -284,6 +287,17 @@ FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 50 * 1024 * 1024)
 # "10.1.2.0/24" for a feed server on the private network, or "127.0.0.0/8,::1/128" for a
 # developer serving a feed from their own machine.
 FETCH_ALLOWED_NETWORKS = envnetworks("FETCH_ALLOWED_NETWORKS", "")
+
+# The sources a new installation reads (created by manage.py load_demo, which make run calls):
+# arXiv's daily listing of these categories, one RSS feed for all of them, and Hugging Face's
+# daily papers. Afterwards they are Sources like any other: admin → Sources.
+ARXIV_CATEGORIES = envlist("ARXIV_CATEGORIES", "cs.AI,cs.CL,cs.CV,cs.LG,stat.ML")
+for _category in ARXIV_CATEGORIES:
+    # "cs.CV", "stat.ML", "hep-th", "astro-ph.GA": a typo would make a feed of nothing.
+    if not re.fullmatch(r"[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?", _category):
+        raise ImproperlyConfigured(
+            f"ARXIV_CATEGORIES: {_category!r} is not an arXiv category (e.g. cs.CV, stat.ML)"
+        )
 
 # --- Matching (subscriptions/match_step.py) ----------------------------------------------------
 # The last MATCH_RECENT_DAYS days of papers are what previews search and what ranking measures
@@ -370,12 +384,19 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Content-Security-Policy (django-csp): scripts, styles and images only from our own static
-# files, no inline script, nothing may frame the site. The admin (django-unfold) gets two
-# allowances (digest/web/csp.py); a page that needs more says so on its view.
+# The daily page shows papers' pictures as Hugging Face's daily papers do, from Hugging Face's
+# CDN: the one host images may come from besides the site itself (CSP img-src below). Ingest keeps
+# a thumbnail URL only on this host, so no page ever shows an image the policy refuses.
+PAPER_THUMBNAIL_HOST = "cdn-thumbnails.huggingface.co"
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
+# inline script, images from us and PAPER_THUMBNAIL_HOST, nothing may frame the site. The admin
+# (django-unfold) gets two allowances (digest/web/csp.py); a page that needs more says so on its
+# view.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
+        "img-src": [SELF, f"https://{PAPER_THUMBNAIL_HOST}"],
         "script-src": [SELF],
         "style-src": [SELF],
         "object-src": [NONE],

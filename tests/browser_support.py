@@ -95,11 +95,27 @@ def csp_violations(page) -> list[str]:
     return [f"{m.location.get('url', '')}: {m.text}" for m in messages if m.page == page]
 
 
+# Papers' thumbnails come from Hugging Face's CDN; in tests the browser gets our own logo
+# instead, so no test reaches the network and screenshots show a picture where one belongs.
+THUMBNAILS = "https://cdn-thumbnails.huggingface.co/**"
+PLACEHOLDER_IMAGE = Path(__file__).resolve().parent.parent / "static" / "img" / "paperboy.svg"
+
+
+def serve_thumbnails_locally(context) -> None:
+    context.route(
+        THUMBNAILS,
+        lambda route: route.fulfill(
+            status=200, content_type="image/svg+xml", body=PLACEHOLDER_IMAGE.read_bytes()
+        ),
+    )
+
+
 @pytest.fixture
 def context(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": WIDTHS["desktop"], "height": HEIGHT})
     context.set_default_timeout(15_000)
     watch_csp(context)
+    serve_thumbnails_locally(context)
     try:
         yield context
     finally:

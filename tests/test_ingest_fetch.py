@@ -3,6 +3,7 @@ conditional GET, status and errors recorded on the Source, timeouts, the polite 
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import threading
@@ -139,6 +140,35 @@ def test_a_refused_connection_is_a_clear_error(settings):
     assert source.last_error.startswith(f"could not connect to 127.0.0.1:{port}: ")
     assert "Connection refused" in source.last_error
     assert "object at 0x" not in source.last_error
+
+
+# RFC 6761: names under .invalid never resolve, so this is what any name is without a network.
+OFFLINE_URL = "https://rss.arxiv.invalid/rss/cs.AI"
+NO_NETWORK = "Could not reach rss.arxiv.invalid: no network? The demo papers keep working offline."
+
+
+def test_a_host_that_cannot_be_reached_says_no_network_once_per_outage(server, caplog):
+    source = SourceFactory(url=OFFLINE_URL)
+
+    def warnings_after_a_fetch() -> list[logging.LogRecord]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="digest.papers.ingest"):
+            fetch_and_ingest(source.pk)
+        source.refresh_from_db()
+        return [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+    (warning,) = warnings_after_a_fetch()
+    assert NO_NETWORK in warning.getMessage() and warning.exc_info is None  # no traceback
+    assert (source.last_status, source.last_error) == (Source.Status.ERROR, NO_NETWORK)
+    assert warnings_after_a_fetch() == []  # an hour later, still offline: said already
+    assert warnings_after_a_fetch() == []
+    assert source.last_error == NO_NETWORK
+
+    Source.objects.filter(pk=source.pk).update(url=server.url("/rss"))
+    assert warnings_after_a_fetch() == [] and source.last_status == Source.Status.OK
+    Source.objects.filter(pk=source.pk).update(url=OFFLINE_URL)
+    (warning,) = warnings_after_a_fetch()  # a new outage is news again
+    assert NO_NETWORK in warning.getMessage()
 
 
 def test_a_truncated_feed_keeps_the_valid_entries_and_records_the_error(server):

@@ -98,3 +98,40 @@ def test_a_truncated_response_keeps_the_complete_papers(content):
     assert error.where.startswith(f"line {line}, column")
     assert error.message.startswith("the document ends early")
     assert error.message.endswith("2 complete entries before it were read")
+
+
+def test_the_day_hugging_face_listed_a_paper_is_its_announcement_day(parsed):
+    # paper.submittedOnDailyAt, not the arXiv date (paper.publishedAt, 29 July).
+    assert {(r.announced_on, r.hf_daily_on) for r in parsed.records} == {
+        (dt.date(2026, 8, 3), dt.date(2026, 8, 3))
+    }
+
+
+def test_without_submitted_on_daily_at_the_listing_date_is_the_day(content):
+    items = json.loads(content)
+    del items[0]["paper"]["submittedOnDailyAt"]
+    record = huggingface.parse(json.dumps(items).encode()).records[0]
+    assert record.hf_daily_on == dt.date(2026, 7, 28)  # the item's publishedAt
+
+
+def test_submitter_organisation_and_thumbnail_come_from_the_listing(parsed):
+    first, second, third = parsed.records
+    assert first.hf_submitter == "Hunar Batra"
+    assert first.hf_organization == "University of Oxford"
+    assert first.thumbnail_url == (
+        "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2607.26654.png"
+    )
+    assert [(r.hf_submitter, r.hf_organization) for r in (second, third)] == [
+        ("Luigi Sigillo", "European Molecular Biology Laboratory"),
+        ("Ming Wang", "KinaMind"),
+    ]
+
+
+def test_a_thumbnail_from_anywhere_but_hugging_faces_cdn_is_not_kept(content):
+    items = json.loads(content)
+    items[0]["thumbnail"] = "https://tracker.example.com/pixel.png"
+    items[1]["thumbnail"] = "http://cdn-thumbnails.huggingface.co/plain-http.png"
+    items[2]["thumbnail"] = "https://[not-an-address/x.png"
+    parsed = huggingface.parse(json.dumps(items).encode())
+    assert parsed.errors == []
+    assert [r.thumbnail_url for r in parsed.records] == ["", "", ""]

@@ -324,3 +324,20 @@ def test_two_workers_ingesting_the_same_papers_at_once_store_each_paper_once(
     assert failures == []
     assert Paper.objects.count() == 14
     assert Sighting.objects.count() == 28
+
+
+def test_what_hugging_faces_daily_list_says_is_stored_and_follows_it(fixture_path, hf_source):
+    content = fixture_path("hf_daily_papers_2026.json").read_bytes()
+    ingest_records(huggingface.parse(content).records, source=hf_source)
+    paper = Paper.objects.get(arxiv_id="2607.26654")
+    assert (paper.announced_on, paper.hf_daily_on) == (dt.date(2026, 8, 3), dt.date(2026, 8, 3))
+    assert (paper.hf_submitter, paper.hf_organization) == ("Hunar Batra", "University of Oxford")
+    assert paper.thumbnail_url.endswith("/social-thumbnails/papers/2607.26654.png")
+    assert paper.upvotes == 3
+
+    # Listed again a day later: Hugging Face's day moves, the announcement day stays.
+    items = json.loads(content)
+    items[0]["paper"]["submittedOnDailyAt"] = "2026-08-04T00:00:00.000Z"
+    ingest_records(huggingface.parse(json.dumps(items).encode()).records, source=hf_source)
+    paper.refresh_from_db()
+    assert (paper.announced_on, paper.hf_daily_on) == (dt.date(2026, 8, 3), dt.date(2026, 8, 4))

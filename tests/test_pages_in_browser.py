@@ -5,16 +5,20 @@ SCREENSHOTS_DIR=screenshots to keep a picture of each page at both widths."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from digest.digests.links import digest_view_url, feedback_url
 from digest.digests.models import Delivery, DigestItem
+from digest.papers.models import Paper
+from subscriptions.embeddings import embed_new_papers
 from subscriptions.models import Match
 from tests.browser_support import check_page, log_in
 from tests.factories import (
@@ -51,6 +55,13 @@ def world():
             upvotes=10 - n,
             code_url="https://github.com/example/zero-shot",
             hf_url=f"https://huggingface.co/papers/2601.0000{n}",
+            hf_submitter="Grace Hopper" if n == 0 else "",
+            hf_organization="Analytical Engines Ltd" if n < 2 else "",
+            thumbnail_url=(
+                f"https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2601.0000{n}.png"
+                if n < 2
+                else ""
+            ),
         )
         for n in range(4)
     ]
@@ -98,6 +109,12 @@ def logged_in(path_of):
     return scenario
 
 
+def paper_page_path(user, subscription, digest, papers):
+    """The first paper's page, with its matched subscription and similar papers (embedded)."""
+    embed_new_papers()
+    return papers[0].get_absolute_url()
+
+
 def confirm_email_path(user, *_):
     address = EmailAddress.objects.create(user=UserFactory(verified=False), email="new@example.org")
     return reverse("account_confirm_email", args=[EmailConfirmationHMAC(address).key])
@@ -116,6 +133,8 @@ PAGES = {
     "papers-of-a-day": anonymous(
         lambda *_: reverse("papers_day", args=[timezone.localdate().isoformat()])
     ),
+    "paper": anonymous(lambda u, s, d, papers: papers[1].get_absolute_url()),
+    "paper-with-my-matches": logged_in(paper_page_path),
     "login": anonymous(lambda *_: reverse("account_login")),
     "signup": anonymous(lambda *_: reverse("account_signup")),
     "verification-sent": anonymous(lambda *_: reverse("account_email_verification_sent")),
@@ -279,3 +298,26 @@ def test_onboarding_preview_and_save_without_javascript(browser, site):
         assert user.subscriptions.get().query == "(zero-shot) AND (cat:cs.CV)"
     finally:
         context.close()
+
+
+def test_the_demos_daily_page_and_paper_pages(context, site):
+    """What a fresh `make run` shows: the recorded Hugging Face day on today's page, with its
+    upvotes and thumbnails, and the pages of a Hugging Face paper and of a listing-page paper."""
+    call_command("load_demo", stdout=io.StringIO())
+    page = context.new_page()
+    page.goto(site.url + reverse("papers_today"))
+    first = page.locator("li.paper").first
+    assert first.locator(".votes").inner_text().startswith("4")
+    assert first.locator("img.thumbnail").evaluate("image => image.naturalWidth > 0")
+    check_page(page, "demo-papers-today")
+
+    first.get_by_role("link", name="EMBL AI Librarian", exact=False).first.click()
+    page.get_by_role("heading", level=1, name="EMBL AI Librarian", exact=False).wait_for()
+    assert page.get_by_role("link", name="Hugging Face").is_visible()
+    check_page(page, "demo-paper-from-hugging-face")
+
+    listed = Paper.objects.filter(key__startswith="hfpage:").order_by("title").first()
+    page.goto(site.url + listed.get_absolute_url())
+    assert page.get_by_role("heading", level=1).inner_text() == listed.title
+    assert not page.get_by_role("link", name="Abstract").count()  # it is its own abstract page
+    check_page(page, "demo-paper-from-a-listing-page")

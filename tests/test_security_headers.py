@@ -33,6 +33,11 @@ def test_public_pages_carry_a_strict_content_security_policy(client):
     assert csp["frame-ancestors"] == ["'none'"]
 
 
+def test_images_come_from_the_site_and_hugging_faces_thumbnail_cdn_only(client):
+    csp = policy(client.get(reverse("papers_today")))
+    assert csp["img-src"] == ["'self'", "https://cdn-thumbnails.huggingface.co"]
+
+
 def test_the_admin_gets_only_the_allowances_unfold_needs(client):
     client.force_login(make_superuser())
     csp = policy(client.get(reverse("admin:index")))

@@ -79,3 +79,10 @@ def test_production_settings_pass_djangos_deploy_checks():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_arxiv_categories_are_checked_when_the_settings_load():
+    assert load_settings(ARXIV_CATEGORIES="cs.RO, eess.AS,hep-th,astro-ph.GA").returncode == 0
+    result = load_settings(ARXIV_CATEGORIES="cs.RO,cs CV")
+    assert result.returncode != 0
+    assert "ARXIV_CATEGORIES: 'cs CV' is not an arXiv category" in result.stderr

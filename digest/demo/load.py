@@ -1,8 +1,20 @@
-"""``load_demo``: papers from real recorded data, a demo subscriber, an admin, then the match
-step, so a person can send themselves a digest within a minute of ``make run``.
+"""``load_demo``: the sources a new installation reads, papers from real recorded data, a demo
+subscriber, an admin, then the match step, so a person can send themselves a digest within a
+minute of ``make run``.
 
-Idempotent: running it again changes nothing that is already there (the papers are keyed, the
-users and subscriptions are looked up first; passwords are reset to the documented ones).
+* **Real sources, enabled**: arXiv's daily listing of ``ARXIV_CATEGORIES`` and Hugging Face's
+  daily papers, fetched by beat like any Source. Created once; after that they are the
+  operator's (admin → Sources): a later run never re-enables or rewrites them.
+* **Recorded papers**, from disabled "Demo: …" sources, so the site has content offline: the
+  recorded arXiv API, arXiv RSS and Hugging Face daily files, with their real links, authors and
+  categories. The recorded Hugging Face day is replayed as today, so today's page shows its
+  papers with their upvotes. Papers from a Hugging Face listing page have no arXiv id and no
+  link: their abstract page is their page on this site (``abs_url``), so every demo paper in a
+  digest links to its abstract.
+
+Idempotent: running it again the same day changes nothing that is already there (the papers are
+keyed, the sources, users and subscriptions are looked up first; passwords are reset to the
+documented ones).
 """
 
 from __future__ import annotations
@@ -13,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -46,6 +60,10 @@ RECORDED_FEEDS = [
 ]
 HF_PAGES_FILE = "hf_papers_pages.jsonl"
 
+ARXIV_SOURCE = "arXiv listings"
+HF_SOURCE = "Hugging Face daily papers"
+HF_DAILY_URL = "https://huggingface.co/api/daily_papers"
+
 DEMO_EMAIL = "demo@paperboy.localhost"
 DEMO_PASSWORD = "paperboy-demo"
 ADMIN_EMAIL = "admin@paperboy.localhost"
@@ -54,11 +72,15 @@ DEMO_SUBSCRIPTIONS = [
     ("Zero-shot learning", "zero-shot"),
     ("Diffusion models", "diffusion"),
     ("CLIP", "CLIP"),
+    # Categories work too: the recorded arXiv listing's machine-learning papers.
+    ("Machine learning on arXiv", "cat:cs.LG"),
 ]
 
 
 @dataclass
 class DemoReport:
+    sources_created: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     hf_pages_created: int = 0
     hf_pages_total: int = 0
@@ -72,34 +94,85 @@ def hfpage_key(title: str) -> str:
     return "hfpage:" + hashlib.sha1(normalized.encode()).hexdigest()
 
 
+def arxiv_listing_url(categories: list[str]) -> str:
+    """arXiv's RSS listing of new papers in all of ``categories``, one feed."""
+    return "https://rss.arxiv.org/rss/" + "+".join(categories)
+
+
+def default_sources() -> list[tuple[str, str, str]]:
+    """(name, kind, URL) of the sources a new installation reads."""
+    return [
+        (ARXIV_SOURCE, Source.Kind.ARXIV_FEED, arxiv_listing_url(settings.ARXIV_CATEGORIES)),
+        (HF_SOURCE, Source.Kind.HF_DAILY, HF_DAILY_URL),
+    ]
+
+
+def _create_default_sources(report: DemoReport) -> None:
+    for name, kind, url in default_sources():
+        source, created = Source.objects.get_or_create(
+            name=name, defaults={"kind": kind, "url": url, "enabled": True}
+        )
+        if created:
+            report.sources_created.append(f"{name} ({url})")
+        elif source.url != url:
+            # The operator's source now: say that the setting no longer decides, never override.
+            report.notes.append(
+                f"{name} reads {source.url}, not {url}: left as it is; change it in admin → Sources"
+            )
+
+
+def _listed_today(content: bytes) -> bytes:
+    """The recorded Hugging Face daily papers as if Hugging Face had listed them today."""
+    items = json.loads(content)
+    today = f"{timezone.localdate().isoformat()}T00:00:00.000Z"
+    for item in items:
+        item["paper"]["submittedOnDailyAt"] = today
+    return json.dumps(items).encode()
+
+
 def _ingest_recorded_feeds(report: DemoReport) -> None:
     for name, kind, filename, url in RECORDED_FEEDS:
         # Disabled: the scheduler must not poll the real URL just because the demo ran.
         source, _ = Source.objects.get_or_create(
             name=name, defaults={"kind": kind, "url": url, "enabled": False}
         )
-        outcome = ingest_content(source, (DEMO_DIR / filename).read_bytes(), kind=kind)
+        content = (DEMO_DIR / filename).read_bytes()
+        if kind == Source.Kind.HF_DAILY:
+            content = _listed_today(content)
+        outcome = ingest_content(source, content, kind=kind)
         report.feeds.append(f"{name}: {outcome.summary()}")
+
+
+def paper_page_url(key: str) -> str:
+    return settings.SITE_URL + reverse("paper", args=[key])
 
 
 def _store_hf_pages(report: DemoReport) -> None:
     """Papers from a Hugging Face listing page: no arXiv ids there, so they get their own
-    clearly marked keys; shown as announced today so "Today's papers" has a full page."""
+    clearly marked keys, and their page on this site as their abstract page; shown as announced
+    today so "Today's papers" has a full page."""
     today = timezone.localdate()
     for line in (DEMO_DIR / HF_PAGES_FILE).read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         title = " ".join(row["title"].split())
         code = next((link for link in row.get("links", []) if "github.com" in link), "")
-        _, created = Paper.objects.get_or_create(
-            key=hfpage_key(title),
+        key = hfpage_key(title)
+        paper, created = Paper.objects.get_or_create(
+            key=key,
             defaults={
                 "title": title,
                 "abstract": " ".join(row["abstract"].split()),
                 "code_url": code,
+                "abs_url": paper_page_url(key),
                 "announced_on": today,
                 "announce_type": "new",
             },
         )
+        if not created and paper.abs_url != paper_page_url(key):
+            # Loaded before under another SITE_URL (or before papers had pages).
+            Paper.objects.filter(pk=paper.pk).update(
+                abs_url=paper_page_url(key), modified_at=timezone.now()
+            )
         report.hf_pages_total += 1
         report.hf_pages_created += created
 
@@ -121,6 +194,7 @@ def _user(email: str, password: str, report: DemoReport, **flags) -> User:
 
 def load_demo() -> DemoReport:
     report = DemoReport()
+    _create_default_sources(report)
     _ingest_recorded_feeds(report)
     with transaction.atomic():
         _store_hf_pages(report)

@@ -5,7 +5,9 @@ The tables keep the names they had when these models lived in the ``digest`` app
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -74,6 +76,20 @@ class Paper(models.Model):
     code_url = models.URLField(max_length=1000, blank=True)
     hf_url = models.URLField(max_length=1000, blank=True)
     upvotes = models.PositiveIntegerField(default=0)
+    # What Hugging Face's daily papers say about the paper, shown on the public daily page.
+    hf_daily_on = models.DateField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The day Hugging Face listed it among its daily papers.",
+    )
+    hf_submitter = models.CharField(
+        max_length=200, blank=True, help_text="Who put it on Hugging Face's daily papers."
+    )
+    hf_organization = models.CharField(max_length=200, blank=True)
+    thumbnail_url = models.URLField(
+        max_length=1000, blank=True, help_text="A picture of the paper (Hugging Face's CDN)."
+    )
     sources = models.ManyToManyField(Source, through="Sighting", related_name="papers")
 
     # Curation.
@@ -112,6 +128,28 @@ class Paper(models.Model):
 
     def __str__(self) -> str:
         return f"{self.arxiv_id or self.key}: {self.title[:80]}"
+
+    def get_absolute_url(self) -> str:
+        """The paper's own page, ``/paper/<key>``: the id its Atom feed entries have always
+        carried, so they now lead somewhere."""
+        return reverse("paper", args=[self.key])
+
+    def links(self) -> list[tuple[str, str]]:
+        """Where to read the paper, labelled, web links only (a feed's ``javascript:`` link is
+        no link). The demo's papers from Hugging Face listing pages have their page on this site
+        as their abstract page: the page does not link to itself."""
+        own_page = settings.SITE_URL + self.get_absolute_url()
+        candidates = [
+            ("Abstract", self.abs_url),
+            ("PDF", self.pdf_url),
+            ("Code", self.code_url),
+            ("Hugging Face", self.hf_url),
+        ]
+        return [
+            (label, url)
+            for label, url in candidates
+            if url.lower().startswith(("https://", "http://")) and url != own_page
+        ]
 
 
 class Sighting(models.Model):

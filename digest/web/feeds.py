@@ -55,21 +55,15 @@ def build_feed(user: User, token: str) -> Atom1Feed:
         author_link=site + "/",
     )
     for paper in matched_papers(user):
-        link = (
-            paper.abs_url
-            or paper.hf_url
-            or paper.pdf_url
-            or (
-                site + reverse("papers_day", args=[paper.announced_on.isoformat()])
-                if paper.announced_on
-                else site
-            )
-        )
+        # The paper's page on this site: its abstract, links and similar papers.
+        page = site + paper.get_absolute_url()
         feed.add_item(
             title=paper.title,
-            link=link,
+            link=page,
             description=None,  # Atom1Feed would label it HTML; see PlainTextAtomFeed
             summary=paper.abstract,
+            # Unchanged since before the page existed (feed readers key entries on it); for
+            # arXiv papers it is the page's URL, keys with characters a URL quotes differ.
             unique_id=f"{site}/paper/{paper.key}",
             unique_id_is_permalink=False,
             pubdate=paper.created_at,

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", web_views.home, name="home"),
     path("papers/", web_views.papers_day, name="papers_today"),
     path("papers/<str:day>/", web_views.papers_day, name="papers_day"),
+    # The paper's key ("arxiv:2607.26654"; keys of papers without an arXiv id may hold slashes).
+    path("paper/<path:key>", web_views.paper, name="paper"),
     path("digests/", web_views.archive_list, name="archive"),
     path("digests/<int:pk>/", web_views.archive_digest, name="archive_digest"),
     path("d/<str:token>/", web_views.digest_web, name="digest_web"),

@@ -21,7 +21,8 @@ from digest.papers.models import Paper
 from digest.web.feeds import build_feed
 from digest.web.ratelimit import consume_or_429
 from subscriptions.feedback import record_feedback
-from subscriptions.models import Feedback
+from subscriptions.models import Feedback, Match
+from subscriptions.similar import similar_papers
 
 PAPERS_PER_PAGE = 50
 
@@ -69,6 +70,29 @@ def papers_day(request: HttpRequest, day: str | None = None) -> HttpResponse:
             "previous_day": papers_today.previous_day(shown),
             "next_day": papers_today.next_day(shown),
             "is_latest": day is None,
+        },
+    )
+
+
+def paper(request: HttpRequest, key: str) -> HttpResponse:
+    """A paper's own page: what it is, where to read it, which of my subscriptions matched it
+    and the recent papers closest to it in meaning. Public; a hidden paper is not found."""
+    shown = get_object_or_404(Paper.objects.visible(), key=key)
+    my_matches = (
+        Match.objects.filter(paper=shown, owner=request.user)
+        .select_related("subscription")
+        .order_by("subscription__name")
+        if request.user.is_authenticated
+        else Match.objects.none()
+    )
+    return render(
+        request,
+        "digest/paper.html",
+        {
+            "paper": shown,
+            "links": shown.links(),
+            "my_matches": list(my_matches),
+            "similar": similar_papers(shown),
         },
     )
 

@@ -1,4 +1,5 @@
-"""``manage.py load_demo``: demo papers from real recorded data, a demo user and an admin."""
+"""``manage.py load_demo``: the real sources a new installation reads, demo papers from real
+recorded data, a demo user and an admin."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ from digest.demo import load
 
 
 class Command(BaseCommand):
-    help = "Load demo papers (real recorded feeds), a demo subscriber and an admin. Idempotent."
+    help = (
+        "Create the default sources (arXiv listings of ARXIV_CATEGORIES, Hugging Face daily "
+        "papers), load demo papers (real recorded feeds), a demo subscriber and an admin. "
+        "Idempotent."
+    )
 
     def handle(self, *args: object, **options: object) -> None:
         report = load.load_demo()
         say = self.stdout.write
+        for line in report.sources_created:
+            say(f"  source created, enabled: {line}")
+        for line in report.notes:
+            say(self.style.WARNING(f"  {line}"))
         for line in report.feeds:
             say(f"  ingested {line}")
         say(

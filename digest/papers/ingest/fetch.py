@@ -8,12 +8,17 @@
 * A polite gap between requests to arXiv, shared by all workers (see ``polite``).
 * Only public addresses, checked on every connection, redirects included (see ``addresses``).
 
-Every failure is a ``FetchError`` whose message a curator can act on.
+Every failure is a ``FetchError`` whose message a curator can act on. A host that cannot be
+resolved or reached is ``Unreachable``: on a laptop that is usually no network at all, and the
+message says so in those words rather than with a resolver's errno.
 """
 
 from __future__ import annotations
 
+import errno
+import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,6 +37,24 @@ ACCEPT = (
 
 class FetchError(Exception):
     """The feed could not be downloaded; ``str()`` says why in plain words."""
+
+
+class Unreachable(FetchError):
+    """The host could not be resolved or no route leads to it: most likely no network."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        super().__init__(
+            f"Could not reach {host}: no network? The demo papers keep working offline."
+        )
+
+
+# A name that does not resolve, or a network/host with no route: the machine is offline (or the
+# host is gone). A refused connection or a timeout means the host answered, or might: those keep
+# their own messages.
+_UNREACHABLE_ERRNOS = frozenset(
+    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN}
+)
 
 
 @dataclass
@@ -94,9 +117,35 @@ def fetch_url(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
     except requests.Timeout as exc:
         raise FetchError(f"timed out after {timeout:g} s waiting for {url}") from exc
     except requests.ConnectionError as exc:
+        if _is_unreachable(exc):
+            raise Unreachable(urlsplit(url).hostname or urlsplit(url).netloc) from exc
         raise FetchError(f"could not connect to {urlsplit(url).netloc}: {_reason(exc)}") from exc
     except requests.RequestException as exc:
         raise FetchError(f"could not fetch {url}: {_reason(exc)}") from exc
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: causes, and the exceptions requests and urllib3 keep in
+    ``args[0]`` or ``reason``."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        inner += current.args[:1]
+        pending += [item for item in inner if isinstance(item, BaseException)]
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    return any(
+        isinstance(cause, socket.gaierror)
+        or (isinstance(cause, OSError) and cause.errno in _UNREACHABLE_ERRNOS)
+        for cause in _causes(exc)
+    )
 
 
 def _read_body(response: requests.Response, *, deadline: float, timeout: float) -> bytes:

@@ -2,17 +2,26 @@
 ``paper`` holds the arXiv id (``paper.id``), title, summary, authors, upvotes and the code
 repository (``githubRepo``). Hugging Face adds community signal to arXiv papers; the store
 merges it into the arXiv row instead of creating a second paper.
+
+What the daily page shows comes from here too: the day Hugging Face listed the paper
+(``paper.submittedOnDailyAt``, else the item's ``publishedAt``), who submitted it
+(``submittedBy``), for which organisation (``organization``) and its picture (``thumbnail``,
+kept only from ``settings.PAPER_THUMBNAIL_HOST``: the one image host the pages'
+Content-Security-Policy allows besides the site itself).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
 
 from digest.papers.models import Source
 
 from . import arxiv_ids
-from .dates import parse_datetime
+from .dates import local_date, parse_datetime
 from .records import EntryError, PaperRecord, ParseResult, unreadable_entry
 from .text import clean_names, clean_text
 
@@ -26,6 +35,9 @@ def _bounded_int(digits: str) -> int | None:
     4,300 digits (ValueError), and no upvote count has 20. Such a number reads as absent."""
     return int(digits) if len(digits.lstrip("-")) <= 20 else None
 
+
+# The Paper columns these go into.
+MAX_NAME_CHARS = 200
 
 # Reads every JSON document ingest sees (detection too).
 JSON = json.JSONDecoder(parse_int=_bounded_int)
@@ -64,6 +76,8 @@ def parse_item(item: Any) -> PaperRecord:
     authors = paper.get("authors") if isinstance(paper.get("authors"), list) else []
     upvotes = paper.get("upvotes")
     code_url = paper.get("githubRepo")
+    thumbnail = item.get("thumbnail")
+    listed_on = local_date(str(paper.get("submittedOnDailyAt") or item.get("publishedAt") or ""))
     return PaperRecord(
         arxiv_id=arxiv_id,
         arxiv_version=version,
@@ -77,7 +91,32 @@ def parse_item(item: Any) -> PaperRecord:
         code_url=code_url if _is_web_url(code_url) else "",
         hf_url=hf_url(arxiv_id),
         upvotes=upvotes if isinstance(upvotes, int) and upvotes >= 0 else None,
+        # The day of Hugging Face's list ("2026-08-03T00:00:00.000Z"): its days are UTC dates.
+        announced_on=listed_on,
+        hf_daily_on=listed_on,
+        hf_submitter=_name(item.get("submittedBy") or paper.get("submittedOnDailyBy")),
+        hf_organization=_name(item.get("organization") or paper.get("organization")),
+        thumbnail_url=thumbnail if _is_thumbnail(thumbnail) else "",
     )
+
+
+def _name(who: object) -> str:
+    """A Hugging Face user or organisation as people know it: the full name, else the handle."""
+    if not isinstance(who, dict):
+        return ""
+    name = clean_text(who.get("fullname")) or clean_text(who.get("name"))
+    return name[:MAX_NAME_CHARS]
+
+
+def _is_thumbnail(value: object) -> bool:
+    if not _is_web_url(value) or len(str(value)) > 1000:
+        return False
+    try:
+        parts = urlsplit(str(value))
+        host = parts.hostname
+    except ValueError:  # "https://[not-an-address]/": not a URL, not a reason to lose the entry
+        return False
+    return parts.scheme == "https" and host == settings.PAPER_THUMBNAIL_HOST
 
 
 def _is_web_url(value: object) -> bool:

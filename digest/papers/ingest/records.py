@@ -40,6 +40,12 @@ class PaperRecord:
     code_url: str = ""
     hf_url: str = ""
     upvotes: int | None = None
+    # Hugging Face's daily papers: the day it listed the paper, who submitted it, for which
+    # organisation, and its picture.
+    hf_daily_on: dt.date | None = None
+    hf_submitter: str = ""
+    hf_organization: str = ""
+    thumbnail_url: str = ""
 
     @property
     def key(self) -> str:

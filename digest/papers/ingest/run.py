@@ -19,7 +19,7 @@ from django.utils import timezone
 from digest.papers.models import Source
 
 from .detect import UnknownFormat, detect_format, parse_document
-from .fetch import FetchError, fetch_url
+from .fetch import FetchError, Unreachable, fetch_url
 from .store import IngestResult, ingest_records
 from .text import storable
 
@@ -54,9 +54,17 @@ def fetch_and_ingest(source_id: int) -> SourceOutcome:
     try:
         fetched = fetch_url(source.url, etag=source.etag, last_modified=source.last_modified)
     except FetchError as exc:
-        logger.warning("fetching %s failed: %s", source, exc)
+        # Offline, every source fails every hour the same way: the log says so once per source
+        # and outage (until a fetch works again), the Source page says so all along.
+        same_outage = (
+            isinstance(exc, Unreachable)
+            and source.last_status == Source.Status.ERROR
+            and source.last_error == str(exc)
+        )
         return record_outcome(
-            source, SourceOutcome(source.pk, Source.Status.ERROR, errors=[str(exc)])
+            source,
+            SourceOutcome(source.pk, Source.Status.ERROR, errors=[str(exc)]),
+            quiet=same_outage,
         )
     if fetched.not_modified:
         return record_outcome(source, SourceOutcome(source.pk, Source.Status.NOT_MODIFIED))
@@ -115,9 +123,11 @@ def record_outcome(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    quiet: bool = False,
 ) -> SourceOutcome:
     """Write the outcome on the Source with one UPDATE of the ingest columns only, so an admin
-    editing the source meanwhile (enabling it, fixing its URL) loses nothing."""
+    editing the source meanwhile (enabling it, fixing its URL) loses nothing. An error is
+    logged as a warning, unless ``quiet`` (the same error as last time): then as info."""
     errors = outcome.errors[:MAX_ERRORS_SHOWN]
     if len(outcome.errors) > MAX_ERRORS_SHOWN:
         errors.append(f"… and {len(outcome.errors) - MAX_ERRORS_SHOWN} more")
@@ -135,7 +145,7 @@ def record_outcome(
     Source.objects.filter(pk=source.pk).update(**values)
     for name, value in values.items():
         setattr(source, name, value)
-    if outcome.status in (Source.Status.ERROR, Source.Status.PARTIAL):
+    if outcome.status in (Source.Status.ERROR, Source.Status.PARTIAL) and not quiet:
         logger.warning("ingest of %s: %s", source, outcome.summary())
     else:
         logger.info("ingest of %s: %s", source, outcome.summary())

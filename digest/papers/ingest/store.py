@@ -7,7 +7,8 @@ Rules, in the order they matter:
   when an arXiv source names its id.
 * **Who may overwrite what.** arXiv's own sources (API and listing feeds) own the bibliographic
   fields: they overwrite them with what they say, unless they describe an *older* version than
-  the one stored. Hugging Face owns upvotes, the code link and its page link. Every other
+  the one stored. Hugging Face owns upvotes, the code link, its page link and what its daily
+  list says (the day, the submitter, the organisation, the thumbnail). Every other
   source, and every other field, only fills in what is still empty. Nobody blanks a field
   because they do not mention it.
 * **Announcements.** ``created_at`` is set once, when Paperboy first sees a paper; digests are
@@ -67,7 +68,15 @@ BIBLIOGRAPHIC = (
     "abs_url",
     "pdf_url",
 )
-HUGGING_FACE = ("upvotes", "code_url", "hf_url")
+HUGGING_FACE = (
+    "upvotes",
+    "code_url",
+    "hf_url",
+    "hf_daily_on",
+    "hf_submitter",
+    "hf_organization",
+    "thumbnail_url",
+)
 FIRST_ANNOUNCEMENT = ("announced_on", "announce_type")
 
 # Field lengths, checked here so SQLite (which does not enforce them) and PostgreSQL (which
@@ -82,6 +91,9 @@ _MAX_LENGTHS = {
     "pdf_url": 1000,
     "code_url": 1000,
     "hf_url": 1000,
+    "hf_submitter": 200,
+    "hf_organization": 200,
+    "thumbnail_url": 1000,
 }
 _EMPTY: tuple[Any, ...] = ("", None, [])
 
@@ -112,6 +124,9 @@ _TEXT_FIELDS = (
     "pdf_url",
     "code_url",
     "hf_url",
+    "hf_submitter",
+    "hf_organization",
+    "thumbnail_url",
 )
 
 
@@ -201,8 +216,10 @@ def invalid_reason(record: PaperRecord) -> str:
             value.astimezone(dt.UTC)
         except OverflowError:
             return f"{name} {value.isoformat()} is out of range"
-    if record.announced_on is not None and not isinstance(record.announced_on, dt.date):
-        return "announced_on is not a date"
+    for name in ("announced_on", "hf_daily_on"):
+        value = getattr(record, name)
+        if value is not None and not isinstance(value, dt.date):
+            return f"{name} is not a date"
     for name, limit in _MAX_LENGTHS.items():
         value = record.key if name == "key" else getattr(record, name)
         if len(value) > limit:

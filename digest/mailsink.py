@@ -7,9 +7,12 @@ stored as ``<timestamp>-<n>.eml`` in the mailbox directory, exactly as it arrive
 
 from __future__ import annotations
 
+import argparse
 import email
 import email.policy
 import itertools
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -172,10 +175,6 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m digest.mailsink --port 2525 [--dir D] [--reject a@b] [--fail-code 421 ...]``:
     the sink as its own process, without Django (benchmarks and fault tests run it this way).
     Prints ``ready`` once listening; on SIGTERM prints ``accepted=N bytes=M`` and exits."""
-    import argparse
-    import signal
-    import sys
-
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import redis
 from django.conf import settings
 
 
@@ -43,8 +44,6 @@ def wait_for_turn(host: str, delay: float) -> None:
 
 
 def _wait_with_redis(host: str, delay: float) -> None:
-    import redis
-
     client = redis.Redis.from_url(settings.REDIS_URL)
     key = f"paperboy:polite:{host}"
     milliseconds = max(1, int(delay * 1000))

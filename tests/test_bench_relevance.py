@@ -20,7 +20,7 @@ SUMMARY = re.compile(
 )
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_the_relevance_benchmark_meets_its_quality_goals_and_ends_with_its_summary(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["TMPDIR"] = str(tmp_path)

@@ -343,3 +343,62 @@ def test_the_delivery_is_written_due_at_once_with_nothing_tried_yet(user, subscr
     assert (delivery.message_id, delivery.last_error, delivery.claimed_by) == ("", "", "")
     assert delivery.lease_until is None and delivery.sent_at is None
     assert before <= delivery.next_attempt_at <= after
+
+
+def test_an_author_follow_survives_a_25_paper_cap_against_a_broad_query(user, subscription):
+    user.papers_per_digest = 25
+    user.save()
+    broad = [paper() for _ in range(30)]
+    for each in broad:
+        match(subscription, each, terms=[("zero-shot", "title")], score=9)
+    dunson = SubscriptionFactory(owner=user, name="Dunson", query='author:"David B. Dunson"')
+    theirs = paper(hours_ago=5)
+    match(dunson, theirs, terms=[("David B. Dunson", "author")], score=2)
+    digest = build_digest(user, now=NOW)
+    assert digest.papers_total == 31
+    assert digest.items.get(paper=theirs).in_email
+    assert digest.items.filter(in_email=True).count() == 25
+
+
+def test_an_authors_papers_are_never_cut_even_past_the_cap(user, subscription):
+    user.papers_per_digest = 2
+    user.save()
+    dunson = SubscriptionFactory(owner=user, name="Dunson", query='author:"David B. Dunson"')
+    theirs = [paper() for _ in range(4)]
+    for each in theirs:
+        match(dunson, each, terms=[("David B. Dunson", "author")], score=2)
+    broad = [paper() for _ in range(4)]
+    for each in broad:
+        match(subscription, each, score=9)
+    digest = build_digest(user, now=NOW)
+    shown = set(digest.items.filter(in_email=True).values_list("paper_id", flat=True))
+    assert {each.id for each in theirs} <= shown
+    assert len(shown & {each.id for each in broad}) == 1  # the cap still holds for the rest
+
+
+def test_two_subscriptions_take_turns_whatever_their_scores(user, subscription):
+    broad = [paper() for _ in range(3)]
+    for score, each in zip([90, 80, 70], broad, strict=True):
+        match(subscription, each, score=score)
+    narrow_subscription = SubscriptionFactory(owner=user, name="Narrow", query="CLIP")
+    narrow = [paper() for _ in range(2)]
+    for score, each in zip([2, 1], narrow, strict=True):
+        match(narrow_subscription, each, terms=[("CLIP", "abstract")], score=score)
+    both = paper()
+    match(subscription, both, score=60)
+    match(narrow_subscription, both, terms=[("CLIP", "abstract")], score=0.5)
+    featured = paper(featured=True)
+    match(subscription, featured, score=1)
+    ids = ranked_ids(build_digest(user, now=NOW))
+    # Featured first; then each subscription's best (equal at 1.0 of their own best: the
+    # higher raw score first), each one's second, …; the paper both matched appears once, at
+    # the first turn that reaches it (the narrow one's third).
+    assert ids == [
+        featured.id,
+        broad[0].id,
+        narrow[0].id,
+        broad[1].id,
+        narrow[1].id,
+        broad[2].id,
+        both.id,
+    ]

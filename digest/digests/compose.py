@@ -31,7 +31,7 @@ from digest.digests.models import Delivery, Digest, DigestItem, Suppression
 from digest.digests.schedule import digest_date
 from digest.papers.models import Paper
 from subscriptions.models import Match
-from subscriptions.ranking import rank_key
+from subscriptions.ranking import fair_order, rank_key
 
 
 @dataclass
@@ -56,7 +56,8 @@ class _Candidate:
     upvotes: int = 0
     score: float = 0.0
     hits: list[dict] = field(default_factory=list)
-    subscriptions: set[int] = field(default_factory=set)
+    scores: dict[int, float] = field(default_factory=dict)  # per subscription (id)
+    reader: float | None = None  # the reader model's correction (fair_order)
 
     def add_match(self, hits: object, score: float, subscription_id: int, name: str) -> None:
         """Merge one subscription's match: each distinct (term, field) of its hits once, named
@@ -72,7 +73,7 @@ class _Candidate:
             }
             self.hits += [{"term": term, "field": where, **named} for term, where in terms]
         self.score = max(self.score, score)
-        self.subscriptions.add(subscription_id)
+        self.scores[subscription_id] = max(self.scores.get(subscription_id, score), score)
 
     def rank_key(self) -> tuple:
         return rank_key(
@@ -80,9 +81,15 @@ class _Candidate:
             score=self.score,
             created_at=self.created_at,
             paper_id=self.paper_id,
-            subscriptions=len(self.subscriptions),
+            subscriptions=len(self.scores),
             upvotes=self.upvotes,
         )
+
+    @property
+    def follows_an_author(self) -> bool:
+        """A followed author's new paper: never cut by the cap (a reader who follows someone
+        wants every paper of theirs, and one author writes few)."""
+        return any(hit.get("field") == "author" for hit in self.hits)
 
     @property
     def section(self) -> str:
@@ -163,10 +170,11 @@ def plan_digests(
 
     A handful of queries for all of them: the scheduler plans a chunk of users at once, one
     user is a chunk of one. Items are ranked by the one ranking rule
-    (``subscriptions.ranking.rank_key``): featured first, then score, then how many of the
-    reader's subscriptions matched, upvotes, and the newest paper. Those
-    past the user's ``papers_per_digest`` are kept with ``in_email=False`` (the web page lists
-    them) and ``papers_total`` counts them all. With ``full`` the items' papers are loaded
+    (``subscriptions.ranking.fair_order``): featured first, then the reader's subscriptions
+    take turns, each one's best paper per turn, so a broad query cannot crowd a narrow one
+    out. Those past the user's ``papers_per_digest`` are kept with ``in_email=False`` (the web
+    page lists them) — except a followed author's papers, which are never cut — and
+    ``papers_total`` counts them all. With ``full`` the items' papers are loaded
     whole, ready to render.
     """
     if not users:
@@ -210,10 +218,7 @@ def plan_digests(
             period_start=starts[user.pk],
             period_end=now,
         )
-        ranked = sorted(
-            found[user.pk].values(),
-            key=_Candidate.rank_key,
-        )
+        ranked = fair_order(list(found[user.pk].values()))
         cap = max(int(user.papers_per_digest or 0), 1)
         items = [
             DigestItem(
@@ -223,7 +228,7 @@ def plan_digests(
                 section=candidate.section,
                 hits=candidate.hits,
                 score=candidate.score,
-                in_email=rank <= cap,
+                in_email=rank <= cap or candidate.follows_an_author,
             )
             for rank, candidate in enumerate(ranked, start=1)
         ]

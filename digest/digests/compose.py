@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -30,8 +31,10 @@ from digest.digests.email import render_digest_email
 from digest.digests.models import Delivery, Digest, DigestItem, Suppression
 from digest.digests.schedule import digest_date
 from digest.papers.models import Paper
+from subscriptions.embeddings import from_bytes
 from subscriptions.models import Match
 from subscriptions.ranking import fair_order, rank_key
+from subscriptions.reader_model import ReaderModels
 
 
 @dataclass
@@ -159,6 +162,32 @@ def _featured_everywhere(
     }
 
 
+def _add_reader_scores(found: dict[int, dict[int, _Candidate]]) -> None:
+    """Give each candidate its reader's model's score ("more like this" / "not relevant"
+    ratings), which ``fair_order`` adds within each subscription's list: one query for the
+    ratings of everyone planned together and one batched fit, then one query for the
+    embeddings of the candidates of those who have a model. A paper without an embedding (not
+    embedded yet) gets no reader term."""
+    models = ReaderModels()
+    models.prefetch(found)
+    rated = {user_id: model for user_id in found if (model := models.get(user_id)) is not None}
+    if not rated:
+        return
+    embeddings = dict(
+        Paper.objects.filter(
+            pk__in={paper_id for user_id in rated for paper_id in found[user_id]},
+            embedding__isnull=False,
+        ).values_list("id", "embedding")
+    )
+    for user_id, model in rated.items():
+        candidates = [c for c in found[user_id].values() if c.paper_id in embeddings]
+        if not candidates:
+            continue
+        vectors = np.vstack([from_bytes(embeddings[c.paper_id]) for c in candidates])
+        for candidate, value in zip(candidates, model.score(vectors), strict=True):
+            candidate.reader = float(value)
+
+
 def plan_digests(
     users: Sequence[User],
     *,
@@ -172,10 +201,11 @@ def plan_digests(
     user is a chunk of one. Items are ranked by the one ranking rule
     (``subscriptions.ranking.fair_order``): featured first, then the reader's subscriptions
     take turns, each one's best paper per turn, so a broad query cannot crowd a narrow one
-    out. Those past the user's ``papers_per_digest`` are kept with ``in_email=False`` (the web
-    page lists them) — except a followed author's papers, which are never cut — and
-    ``papers_total`` counts them all. With ``full`` the items' papers are loaded
-    whole, ready to render.
+    out; within each subscription's list the reader's own model (learnt from their "more like
+    this" / "not relevant" ratings) moves papers up or down. Those past the user's
+    ``papers_per_digest`` are kept with ``in_email=False`` (the web page lists them) — except
+    a followed author's papers, which are never cut — and ``papers_total`` counts them all.
+    With ``full`` the items' papers are loaded whole, ready to render.
     """
     if not users:
         return {}
@@ -209,6 +239,7 @@ def plan_digests(
     for user_id, paper_ids in _featured_everywhere(starts, now=now).items():
         for paper_id, created_at, upvotes in paper_ids:
             found[user_id].setdefault(paper_id, _Candidate(paper_id, True, created_at, upvotes))
+    _add_reader_scores(found)
 
     plans = {}
     for user in users:

@@ -9,16 +9,30 @@ below 0.0005) is added, so ``order_by("-score")`` already honours them.
 **Ranking** (``rank_key``): the one order of papers for a reader, in a preview as in a digest:
 featured papers first, then by score, then by how many of the reader's subscriptions matched,
 by upvotes, newest first, and by id.
+
+**Fair ranking** (``fair_order``): a digest mixes several subscriptions, whose scores are not
+comparable — a broad query's common words and a narrow one's author each score on their own
+scale, and comparing them raw let a broad query crowd the narrow one out (an author's paper
+ranked 42nd of 65, past the 25-paper cap). So featured papers lead as in ``rank_key``, then the
+subscriptions take turns: each one's best paper not placed yet, then each one's second, and so
+on. A subscription's papers are ordered by ``hybrid.combine``: its match score divided by its
+best in this digest (0–1, ``hybrid.normalise_keyword``) plus the reader's own model; within a
+turn the picks go by that normalised score, then ``rank_key``. A paper several subscriptions
+matched is placed once, at the first turn that reaches it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol, TypeVar
+
+import numpy as np
 
 from subscriptions.compiled import AUTHOR, CATEGORY, PHRASE, PREFIX, TERM, CNode, Hit, Key
 from subscriptions.documents import AUTHOR_KEY, CATEGORY_KEY, PREFIX_KEY
+from subscriptions.hybrid import combine, normalise_keyword
 
 FIELD_WEIGHTS = {"title": 3.0, "abstract": 1.0, "author": 2.0, "category": 0.5}
 UPVOTE_WEIGHT = 1e-7
@@ -96,3 +110,63 @@ def rank_key(
         age,
         paper_id,
     )
+
+
+class FairItem(Protocol):
+    """What ``fair_order`` reads of a paper on its way to a reader."""
+
+    @property
+    def featured(self) -> bool: ...
+
+    @property
+    def scores(self) -> Mapping[int, float]:
+        """The match score per subscription (id) that matched the paper."""
+        ...
+
+    @property
+    def reader(self) -> float | None:
+        """The reader model's correction for the paper; None without a model or embedding."""
+        ...
+
+    def rank_key(self) -> tuple: ...
+
+
+Item = TypeVar("Item", bound=FairItem)
+
+
+def fair_order(items: Sequence[Item]) -> list[Item]:
+    """``items`` in the order a reader sees them: featured first (by ``rank_key``), then the
+    reader's subscriptions in turns, each one's best paper not placed yet per turn (see the
+    module docstring); papers no subscription matched last, by ``rank_key``."""
+    featured = sorted((item for item in items if item.featured), key=lambda item: item.rank_key())
+    rest = [item for item in items if not item.featured]
+    # Each subscription's papers, best first by its normalised score plus the reader's model.
+    queues: dict[int, list[tuple[float, tuple, int]]] = {}
+    for subscription_id in sorted({s for item in rest for s in item.scores}):
+        members = [i for i, item in enumerate(rest) if subscription_id in item.scores]
+        combined = combine(
+            keyword=normalise_keyword(np.array([rest[i].scores[subscription_id] for i in members])),
+            reader=np.array([rest[i].reader or 0.0 for i in members]),
+        )
+        queues[subscription_id] = sorted(
+            (-float(value), rest[i].rank_key(), i)
+            for value, i in zip(combined, members, strict=True)
+        )
+    placed: set[int] = set()
+    ordered: list[Item] = list(featured)
+    heads = dict.fromkeys(queues, 0)
+    while True:
+        turn = []
+        for subscription_id, queue in queues.items():
+            position = heads[subscription_id]
+            while position < len(queue) and queue[position][2] in placed:
+                position += 1
+            heads[subscription_id] = position + 1
+            if position < len(queue):
+                turn.append(queue[position])
+                placed.add(queue[position][2])
+        if not turn:
+            break
+        ordered += [rest[i] for _, _, i in sorted(turn)]
+    unmatched = [item for i, item in enumerate(rest) if i not in placed]
+    return ordered + sorted(unmatched, key=lambda item: item.rank_key())

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from digest import mail as composer
+from digest.digests import links
 from digest.digests.compose import build_digest
 from digest.digests.email import TEXT_WIDTH, render_digest_email, wrap
 from digest.digests.models import DigestItem
@@ -261,3 +262,28 @@ def test_plain_text_wraps_as_textwrap_would_without_breaking_words(pieces):
         break_long_words=False,
         break_on_hyphens=False,
     )
+
+
+def test_a_capped_digest_says_how_many_of_how_many_in_subject_and_body(subscription):
+    subscription.owner.papers_per_digest = 3
+    subscription.owner.save()
+    for n in range(5):
+        add_paper(subscription, title=f"Paper number {n}", score=10 - n)
+    digest = build_digest(subscription.owner, now=NOW)
+    message = render_digest_email(digest)
+    view_url = links.digest_view_url(digest)
+    assert view_url
+    assert message.subject == "3 of 5 new papers for you — Tue 24 Nov"
+    assert message.body.startswith("3 of 5 new papers for you — Tue 24 Nov\n")
+    assert f"The best 3 are below; all 5 on the web: {view_url}" in message.body
+    html = html_of(message)
+    assert "3 of 5 new papers for you" in html
+    assert f'<a href="{view_url}">see all 5 on the web</a>' in html
+
+
+def test_an_uncapped_digest_counts_plainly(subscription):
+    for _ in range(3):
+        add_paper(subscription)
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    assert message.subject == "3 new papers for you — Tue 24 Nov"
+    assert "are below" not in message.body

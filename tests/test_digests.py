@@ -11,8 +11,11 @@ from digest.digests import links
 from digest.digests.compose import build_digest, plan_digest, plan_digests, preview_digest
 from digest.digests.email import render_digest_email
 from digest.digests.models import Delivery, Digest, DigestItem, Suppression
-from subscriptions.models import Match
+from digest.papers.models import Paper
+from subscriptions.embeddings import embed_new_papers
+from subscriptions.models import Feedback, Match
 from tests.factories import DigestFactory, PaperFactory, SubscriptionFactory, UserFactory
+from tests.realpapers import real_rows
 
 NOW = dt.datetime(2026, 11, 24, 7, 0, tzinfo=dt.UTC)
 
@@ -343,3 +346,106 @@ def test_the_delivery_is_written_due_at_once_with_nothing_tried_yet(user, subscr
     assert (delivery.message_id, delivery.last_error, delivery.claimed_by) == ("", "", "")
     assert delivery.lease_until is None and delivery.sent_at is None
     assert before <= delivery.next_attempt_at <= after
+
+
+def test_an_author_follow_survives_a_25_paper_cap_against_a_broad_query(user, subscription):
+    user.papers_per_digest = 25
+    user.save()
+    broad = [paper() for _ in range(30)]
+    for each in broad:
+        match(subscription, each, terms=[("zero-shot", "title")], score=9)
+    dunson = SubscriptionFactory(owner=user, name="Dunson", query='author:"David B. Dunson"')
+    theirs = paper(hours_ago=5)
+    match(dunson, theirs, terms=[("David B. Dunson", "author")], score=2)
+    digest = build_digest(user, now=NOW)
+    assert digest.papers_total == 31
+    assert digest.items.get(paper=theirs).in_email
+    assert digest.items.filter(in_email=True).count() == 25
+
+
+def test_an_authors_papers_are_never_cut_even_past_the_cap(user, subscription):
+    user.papers_per_digest = 2
+    user.save()
+    dunson = SubscriptionFactory(owner=user, name="Dunson", query='author:"David B. Dunson"')
+    theirs = [paper() for _ in range(4)]
+    for each in theirs:
+        match(dunson, each, terms=[("David B. Dunson", "author")], score=2)
+    broad = [paper() for _ in range(4)]
+    for each in broad:
+        match(subscription, each, score=9)
+    digest = build_digest(user, now=NOW)
+    shown = set(digest.items.filter(in_email=True).values_list("paper_id", flat=True))
+    assert {each.id for each in theirs} <= shown
+    assert len(shown & {each.id for each in broad}) == 1  # the cap still holds for the rest
+
+
+def test_two_subscriptions_take_turns_whatever_their_scores(user, subscription):
+    broad = [paper() for _ in range(3)]
+    for score, each in zip([90, 80, 70], broad, strict=True):
+        match(subscription, each, score=score)
+    narrow_subscription = SubscriptionFactory(owner=user, name="Narrow", query="CLIP")
+    narrow = [paper() for _ in range(2)]
+    for score, each in zip([2, 1], narrow, strict=True):
+        match(narrow_subscription, each, terms=[("CLIP", "abstract")], score=score)
+    both = paper()
+    match(subscription, both, score=60)
+    match(narrow_subscription, both, terms=[("CLIP", "abstract")], score=0.5)
+    featured = paper(featured=True)
+    match(subscription, featured, score=1)
+    ids = ranked_ids(build_digest(user, now=NOW))
+    # Featured first; then each subscription's best (equal at 1.0 of their own best: the
+    # higher raw score first), each one's second, …; the paper both matched appears once, at
+    # the first turn that reaches it (the narrow one's third).
+    assert ids == [
+        featured.id,
+        broad[0].id,
+        narrow[0].id,
+        broad[1].id,
+        narrow[1].id,
+        broad[2].id,
+        both.id,
+    ]
+
+
+def recorded_papers(page: str, count: int, *, hours_ago: float) -> list:
+    """``count`` real papers of one recorded Hugging Face listing (``001`` is a search for
+    CLIP, ``004`` one for "deep"), first seen ``hours_ago``."""
+    rows = [row for row in real_rows() if row["page"].startswith(page)][:count]
+    return [paper(hours_ago, title=row["title"], abstract=row["abstract"]) for row in rows]
+
+
+def test_a_liked_papers_neighbours_rise_and_a_disliked_papers_neighbours_fall_in_the_next_digest(
+    db,
+):
+    reader, control = UserFactory(papers_per_digest=25), UserFactory(papers_per_digest=25)
+    # Rated in earlier digests: CLIP papers liked, "deep" papers judged not relevant.
+    clip, deep = (
+        recorded_papers("001", 10, hours_ago=24 * 30),
+        recorded_papers("004", 10, hours_ago=24 * 30),
+    )
+    for liked, disliked in zip(clip[:5], deep[:5], strict=True):
+        Feedback.objects.create(user=reader, paper=liked, kind=Feedback.Kind.MORE)
+        Feedback.objects.create(user=reader, paper=disliked, kind=Feedback.Kind.LESS)
+    # New today, one subscription matching all alike; the "deep" papers are newer, so they
+    # lead for a reader who never rated anything.
+    new_clip, new_deep = clip[5:], deep[5:]
+    for each in new_clip:
+        each.created_at = NOW - dt.timedelta(hours=3)
+    for each in new_deep:
+        each.created_at = NOW - dt.timedelta(hours=1)
+    Paper.objects.bulk_update(new_clip + new_deep, ["created_at"])
+    for user in (reader, control):
+        everything = SubscriptionFactory(owner=user, name="Everything", query="model")
+        for each in new_clip + new_deep:
+            match(everything, each, terms=[("model", "abstract")], score=2)
+    assert embed_new_papers() == 20
+
+    plans = plan_digests([reader, control], now=NOW)
+
+    def places(user, papers):
+        ranks = {item.paper_id: item.rank for item in plans[user.pk].items}
+        return sorted(ranks[each.id] for each in papers)
+
+    assert places(control, new_deep) == [1, 2, 3, 4, 5]
+    assert places(reader, new_clip)[0] == 1 and places(reader, new_deep)[-1] == 10
+    assert sum(places(reader, new_clip)) < sum(places(reader, new_deep))

@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -30,8 +31,10 @@ from digest.digests.email import render_digest_email
 from digest.digests.models import Delivery, Digest, DigestItem, Suppression
 from digest.digests.schedule import digest_date
 from digest.papers.models import Paper
+from subscriptions.embeddings import from_bytes
 from subscriptions.models import Match
-from subscriptions.ranking import rank_key
+from subscriptions.ranking import fair_order, rank_key
+from subscriptions.reader_model import ReaderModels
 
 
 @dataclass
@@ -56,7 +59,8 @@ class _Candidate:
     upvotes: int = 0
     score: float = 0.0
     hits: list[dict] = field(default_factory=list)
-    subscriptions: set[int] = field(default_factory=set)
+    scores: dict[int, float] = field(default_factory=dict)  # per subscription (id)
+    reader: float | None = None  # the reader model's correction (fair_order)
 
     def add_match(self, hits: object, score: float, subscription_id: int, name: str) -> None:
         """Merge one subscription's match: each distinct (term, field) of its hits once, named
@@ -72,7 +76,7 @@ class _Candidate:
             }
             self.hits += [{"term": term, "field": where, **named} for term, where in terms]
         self.score = max(self.score, score)
-        self.subscriptions.add(subscription_id)
+        self.scores[subscription_id] = max(self.scores.get(subscription_id, score), score)
 
     def rank_key(self) -> tuple:
         return rank_key(
@@ -80,9 +84,15 @@ class _Candidate:
             score=self.score,
             created_at=self.created_at,
             paper_id=self.paper_id,
-            subscriptions=len(self.subscriptions),
+            subscriptions=len(self.scores),
             upvotes=self.upvotes,
         )
+
+    @property
+    def follows_an_author(self) -> bool:
+        """A followed author's new paper: never cut by the cap (a reader who follows someone
+        wants every paper of theirs, and one author writes few)."""
+        return any(hit.get("field") == "author" for hit in self.hits)
 
     @property
     def section(self) -> str:
@@ -152,6 +162,32 @@ def _featured_everywhere(
     }
 
 
+def _add_reader_scores(found: dict[int, dict[int, _Candidate]]) -> None:
+    """Give each candidate its reader's model's score ("more like this" / "not relevant"
+    ratings), which ``fair_order`` adds within each subscription's list: one query for the
+    ratings of everyone planned together and one batched fit, then one query for the
+    embeddings of the candidates of those who have a model. A paper without an embedding (not
+    embedded yet) gets no reader term."""
+    models = ReaderModels()
+    models.prefetch(found)
+    rated = {user_id: model for user_id in found if (model := models.get(user_id)) is not None}
+    if not rated:
+        return
+    embeddings = dict(
+        Paper.objects.filter(
+            pk__in={paper_id for user_id in rated for paper_id in found[user_id]},
+            embedding__isnull=False,
+        ).values_list("id", "embedding")
+    )
+    for user_id, model in rated.items():
+        candidates = [c for c in found[user_id].values() if c.paper_id in embeddings]
+        if not candidates:
+            continue
+        vectors = np.vstack([from_bytes(embeddings[c.paper_id]) for c in candidates])
+        for candidate, value in zip(candidates, model.score(vectors), strict=True):
+            candidate.reader = float(value)
+
+
 def plan_digests(
     users: Sequence[User],
     *,
@@ -163,11 +199,13 @@ def plan_digests(
 
     A handful of queries for all of them: the scheduler plans a chunk of users at once, one
     user is a chunk of one. Items are ranked by the one ranking rule
-    (``subscriptions.ranking.rank_key``): featured first, then score, then how many of the
-    reader's subscriptions matched, upvotes, and the newest paper. Those
-    past the user's ``papers_per_digest`` are kept with ``in_email=False`` (the web page lists
-    them) and ``papers_total`` counts them all. With ``full`` the items' papers are loaded
-    whole, ready to render.
+    (``subscriptions.ranking.fair_order``): featured first, then the reader's subscriptions
+    take turns, each one's best paper per turn, so a broad query cannot crowd a narrow one
+    out; within each subscription's list the reader's own model (learnt from their "more like
+    this" / "not relevant" ratings) moves papers up or down. Those past the user's
+    ``papers_per_digest`` are kept with ``in_email=False`` (the web page lists them) — except
+    a followed author's papers, which are never cut — and ``papers_total`` counts them all.
+    With ``full`` the items' papers are loaded whole, ready to render.
     """
     if not users:
         return {}
@@ -201,6 +239,7 @@ def plan_digests(
     for user_id, paper_ids in _featured_everywhere(starts, now=now).items():
         for paper_id, created_at, upvotes in paper_ids:
             found[user_id].setdefault(paper_id, _Candidate(paper_id, True, created_at, upvotes))
+    _add_reader_scores(found)
 
     plans = {}
     for user in users:
@@ -210,10 +249,7 @@ def plan_digests(
             period_start=starts[user.pk],
             period_end=now,
         )
-        ranked = sorted(
-            found[user.pk].values(),
-            key=_Candidate.rank_key,
-        )
+        ranked = fair_order(list(found[user.pk].values()))
         cap = max(int(user.papers_per_digest or 0), 1)
         items = [
             DigestItem(
@@ -223,7 +259,7 @@ def plan_digests(
                 section=candidate.section,
                 hits=candidate.hits,
                 score=candidate.score,
-                in_email=rank <= cap,
+                in_email=rank <= cap or candidate.follows_an_author,
             )
             for rank, candidate in enumerate(ranked, start=1)
         ]

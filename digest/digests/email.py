@@ -46,10 +46,15 @@ def date_label(date: dt.date) -> str:
     return f"{date:%a} {date.day} {date:%b}"
 
 
-def headline(count: int) -> str:
+def headline(count: int, shown: int | None = None) -> str:
+    """``65 new papers for you``, or ``25 of 65 new papers for you`` when the email holds only
+    ``shown`` of them (the subject and the body must not promise more than the email holds)."""
     if count == 0:
         return "Nothing new for you"
-    return f"{count} new paper{'s' if count != 1 else ''} for you"
+    papers = f"{count} new paper{'s' if count != 1 else ''} for you"
+    if shown is not None and shown < count:
+        return f"{shown} of {papers}"
+    return papers
 
 
 def safe_url(url: str) -> str:
@@ -151,8 +156,9 @@ def email_context(
     return {
         "digest": digest,
         "date_label": date_label(digest.date),
-        "headline": headline(total),
+        "headline": headline(total, len(shown)),
         "count": total,
+        "shown_count": len(shown),
         "sections": sections(digest.user, shown),
         "more_count": max(total - len(shown), 0),
         "more_url": view_url or links.manage_url(),

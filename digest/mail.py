@@ -50,7 +50,9 @@ def compiled_html(name: str) -> Template:
         raise MJMLCompileError(f"emails/layout.mjml has no {BODY_MARKER} marker")
     body = _engine().get_template(f"emails/{name}-body.mjml").source
     try:
-        html = mjml2html(layout.replace(BODY_MARKER, body))
+        # fonts={}: MJML would otherwise link Google Fonts for a font it knows (Roboto) in the
+        # family, and a third party would see every open. The system fonts need no link.
+        html = mjml2html(layout.replace(BODY_MARKER, body), fonts={})
     except Exception as exc:  # mjml raises a bare error type per failure kind
         raise MJMLCompileError(f"emails/{name}-body.mjml does not compile: {exc}") from exc
     return _engine().from_string(html)

@@ -24,6 +24,7 @@ from tests.factories import (
     SubscriptionFactory,
     UserFactory,
 )
+from tests.realpapers import real_rows
 
 NOW = dt.datetime(2026, 11, 24, 7, 0, tzinfo=dt.UTC)
 HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(2)>'
@@ -287,3 +288,38 @@ def test_an_uncapped_digest_counts_plainly(subscription):
     message = render_digest_email(build_digest(subscription.owner, now=NOW))
     assert message.subject == "3 new papers for you — Tue 24 Nov"
     assert "are below" not in message.body
+
+
+def test_the_largest_digest_stays_under_gmails_clip_size_with_its_unsubscribe_link(subscription):
+    # Gmail clips an HTML part over ~102 KB, and the clipped part is the footer with the manage
+    # and unsubscribe links. At the most papers a reader may ask for, with the longest real
+    # abstracts and authors lists, the email must still end inside the limit.
+    rows = sorted(real_rows(), key=lambda row: len(row["abstract"]), reverse=True)
+    subscription.owner.papers_per_digest = 100
+    subscription.owner.save()
+    for row in rows[:100]:
+        add_paper(
+            subscription,
+            terms=(("zero-shot", "abstract"), ("learning", "title")),
+            title=row["title"],
+            abstract=row["abstract"],
+            authors=[f"Author Number{n} Longname" for n in range(40)],
+            categories=["cs.CV", "cs.LG", "cs.AI"],
+            abs_url="https://arxiv.org/abs/2601.00001",
+            pdf_url="https://arxiv.org/pdf/2601.00001",
+            code_url="https://github.com/example/a-rather-long-repository-name",
+        )
+    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    html = html_of(message)
+    assert len(html.encode()) <= 102 * 1024
+    assert links.unsubscribe_url(subscription.owner) in html
+    assert "Manage subscriptions" in html
+    shown = html.count("More like this")
+    assert shown >= 25  # the later papers lose their abstracts before any paper is dropped
+    assert f"{shown} of 100 new papers" in message.subject or shown == 100
+
+
+def test_an_ordinary_digest_shows_every_abstract(subscription):
+    papers = [add_paper(subscription, abstract=f"Abstract number {n}. " * 40) for n in range(25)]
+    html = html_of(render_digest_email(build_digest(subscription.owner, now=NOW)))
+    assert all(f"Abstract number {n}." in html for n in range(len(papers)))

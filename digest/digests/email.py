@@ -57,6 +57,13 @@ def headline(count: int, shown: int | None = None) -> str:
     return papers
 
 
+# Gmail clips a message whose HTML is over 102 KB ("[Message clipped] View entire message"),
+# and the clipped part is where the unsubscribe and manage links are: stay under it, with room
+# for what the mail provider adds.
+GMAIL_CLIP_BYTES = 96 * 1024
+FULL_ABSTRACTS_WHEN_LONG = 10
+
+
 def safe_url(url: str) -> str:
     """Only http(s) links reach an email; a feed cannot smuggle ``javascript:`` into one."""
     url = (url or "").strip()
@@ -112,15 +119,17 @@ def paper_context(paper: Paper) -> dict[str, object]:
     }
 
 
-def item_context(user: User, item: EmailItem) -> dict[str, object]:
+def item_context(user: User, item: EmailItem, *, full: bool = True) -> dict[str, object]:
     """One paper as ``user`` gets it: the words that matched marked in its abstract, why it is
-    there, and feedback links signed for ``user`` and the paper."""
+    there, and feedback links signed for ``user`` and the paper. Without ``full`` the email
+    shows no abstract for it (a long digest's later papers: see ``GMAIL_CLIP_BYTES``)."""
     paper = paper_context(item.paper)
     hits = item.hits or []
     featured = item.section == DigestItem.Section.FEATURED
     why = explain(hits) or ("picked by the editors" if featured else "")
     return {
         "rank": item.rank,
+        "full": full,
         "paper": paper,
         "abstract_html": highlight(str(paper["abstract"]), hits),
         "featured": featured,
@@ -131,25 +140,42 @@ def item_context(user: User, item: EmailItem) -> dict[str, object]:
     }
 
 
-def sections(user: User, items: Sequence[EmailItem]) -> list[dict[str, object]]:
+def sections(
+    user: User, items: Sequence[EmailItem], *, full_abstracts: int | None = None
+) -> list[dict[str, object]]:
     """The email's papers: the featured ones first under their own heading, then the matched
-    ones (headed only when there are featured ones above them)."""
+    ones (headed only when there are featured ones above them). Only the first
+    ``full_abstracts`` papers show their abstract (all with ``None``)."""
+    shown_whole = (
+        {id(item) for item in list(items)[:full_abstracts]} if full_abstracts is not None else None
+    )
     featured = [i for i in items if i.section == DigestItem.Section.FEATURED]
     matched = [i for i in items if i.section != DigestItem.Section.FEATURED]
     found: list[tuple[str, list[EmailItem]]] = [("Featured", featured)] if featured else []
     if matched:
         found.append(("Matching your subscriptions" if featured else "", matched))
     return [
-        {"title": title, "items": [item_context(user, item) for item in section_items]}
+        {
+            "title": title,
+            "items": [
+                item_context(user, item, full=shown_whole is None or id(item) in shown_whole)
+                for item in section_items
+            ],
+        }
         for title, section_items in found
     ]
 
 
 def email_context(
-    digest: Digest, items: Iterable[EmailItem], *, unsubscribe_url: str | None = None
+    digest: Digest,
+    items: Iterable[EmailItem],
+    *,
+    unsubscribe_url: str | None = None,
+    full_abstracts: int | None = None,
+    at_most: int | None = None,
 ) -> dict[str, object]:
     items = list(items)
-    shown = [item for item in items if item.in_email]
+    shown = [item for item in items if item.in_email][:at_most]
     total = digest.papers_total if digest.papers_total else len(items)
     view_url = links.digest_view_url(digest)
     titles = [" ".join(item.paper.title.split()) for item in shown[:2]]
@@ -159,7 +185,7 @@ def email_context(
         "headline": headline(total, len(shown)),
         "count": total,
         "shown_count": len(shown),
-        "sections": sections(digest.user, shown),
+        "sections": sections(digest.user, shown, full_abstracts=full_abstracts),
         "more_count": max(total - len(shown), 0),
         "more_url": view_url or links.manage_url(),
         "view_url": view_url,
@@ -207,10 +233,41 @@ def render_digest_email(
         delivery = Delivery.objects.filter(digest=digest).first()
     if delivery is not None:
         headers["Message-ID"] = message_id_for(delivery)
-    return composer.compose(
-        "digest",
-        to=delivery.to_email if delivery is not None else digest.user.email,
-        context=email_context(digest, items, unsubscribe_url=unsubscribe_url),
-        headers=headers,
-        connection=connection,
+    items = list(items)
+
+    def message(**fit) -> EmailMultiAlternatives:
+        return composer.compose(
+            "digest",
+            to=delivery.to_email if delivery is not None else digest.user.email,
+            context=email_context(digest, items, unsubscribe_url=unsubscribe_url, **fit),
+            headers=headers,
+            connection=connection,
+        )
+
+    # Gmail clips an HTML part over ~102 KB, hiding the footer's manage and unsubscribe links:
+    # a long digest keeps its first abstracts, then lists the rest without theirs, and only if
+    # that is still too long shows fewer papers (the subject and the "all N on the web" link
+    # say how many). Ordinary digests fit at the first try: one rendering.
+    email = message()
+    shown = sum(1 for item in items if item.in_email)
+    for fit in (
+        {"full_abstracts": FULL_ABSTRACTS_WHEN_LONG},
+        {"full_abstracts": 0},
+        *(
+            {"full_abstracts": 0, "at_most": n}
+            for n in range(shown * 3 // 4, 0, -max(shown // 4, 1))
+        ),
+    ):
+        if html_bytes(email) <= GMAIL_CLIP_BYTES:
+            break
+        email = message(**fit)
+    return email
+
+
+def html_bytes(message: EmailMultiAlternatives) -> int:
+    """The size of the HTML part as a mail client decodes it, which Gmail's clipping counts."""
+    return sum(
+        len(content.encode())
+        for content, mimetype in message.alternatives
+        if mimetype == "text/html"
     )

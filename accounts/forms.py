@@ -13,6 +13,10 @@ from accounts.models import User
 
 VALID_TIMEZONES = frozenset(zoneinfo.available_timezones())
 
+# Shown without JavaScript, when the weekday field is always there; static/js/schedule.js
+# hides the field unless "Once a week" is chosen.
+WEEKDAY_HELP = "Only for weekly digests."
+
 
 def clean_timezone_name(value: str | None) -> str:
     """A browser-reported zone name, or UTC when it is missing or unknown."""
@@ -73,11 +77,15 @@ class DigestSettingsForm(forms.ModelForm):
         labels = {
             "timezone": "Time zone",
             "frequency": "How often",
-            "weekday": "Day of the week (weekly digests)",
+            "weekday": "Day of the week",
             "papers_per_digest": "Papers per email at most",
             "skip_empty": "Send nothing on days when no paper matched",
         }
-        help_texts = {"weekday": "", "skip_empty": ""}
+        help_texts = {"weekday": WEEKDAY_HELP, "skip_empty": ""}
+        widgets = {
+            "frequency": forms.Select(attrs={"data-frequency": "1"}),
+            "weekday": forms.Select(attrs={"data-weekday": "1"}),
+        }
 
     def clean_papers_per_digest(self) -> int:
         value = self.cleaned_data["papers_per_digest"]

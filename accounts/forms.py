@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.contrib.auth.hashers import make_password
@@ -22,6 +23,15 @@ def clean_timezone_name(value: str | None) -> str:
     """A browser-reported zone name, or UTC when it is missing or unknown."""
     value = (value or "").strip()
     return value if value in VALID_TIMEZONES else "UTC"
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's log-in form without the reset link in the password's help text: the page
+    has its own "Forgot your password?" beside the button, and one is enough."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = ""
 
 
 class SignupForm(AllauthSignupForm):

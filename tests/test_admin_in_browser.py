@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from subscriptions.models import Match
 from tests.admin_support import due_at, make_curator
-from tests.browser_support import horizontal_overflow, log_in
+from tests.browser_support import check_page, horizontal_overflow, log_in
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
 
 pytestmark = [
@@ -77,4 +77,23 @@ def test_the_papers_list_shows_featured_and_hidden_at_1280_px(curator_page, site
     header = page.locator("#result_list thead")
     for column in ("Featured", "Hidden"):
         assert in_view(header.locator("th", has_text=column)), column
+    assert horizontal_overflow(page) == 0
+
+
+def test_the_admin_login_page_is_accessible(context, site):
+    page = context.new_page()
+    page.goto(site.url + reverse("admin:login"))
+    assert page.get_by_role("link", name="Forgot your password?").count() == 1
+    check_page(page, "admin-login")
+
+
+def test_several_matching_subscribers_are_listed_to_choose_from(curator_page, site):
+    page, reader = curator_page
+    UserFactory(email="reader.two@example.org")
+    page.goto(site.url + reverse("admin:digest_today") + "?subscriber=reader")
+    choices = page.locator("#subscriber-candidates")
+    choices.get_by_role("link", name="reader.two@example.org").wait_for()
+    choices.get_by_role("link", name=reader.email).click()
+    page.locator("#send-test").wait_for()
+    assert page.locator("#id_subscriber").input_value() == reader.email
     assert horizontal_overflow(page) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.contrib.auth.hashers import make_password
@@ -13,11 +14,24 @@ from accounts.models import User
 
 VALID_TIMEZONES = frozenset(zoneinfo.available_timezones())
 
+# Shown without JavaScript, when the weekday field is always there; static/js/schedule.js
+# hides the field unless "Once a week" is chosen.
+WEEKDAY_HELP = "Only for weekly digests."
+
 
 def clean_timezone_name(value: str | None) -> str:
     """A browser-reported zone name, or UTC when it is missing or unknown."""
     value = (value or "").strip()
     return value if value in VALID_TIMEZONES else "UTC"
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's log-in form without the reset link in the password's help text: the page
+    has its own "Forgot your password?" beside the button, and one is enough."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = ""
 
 
 class SignupForm(AllauthSignupForm):
@@ -73,11 +87,15 @@ class DigestSettingsForm(forms.ModelForm):
         labels = {
             "timezone": "Time zone",
             "frequency": "How often",
-            "weekday": "Day of the week (weekly digests)",
+            "weekday": "Day of the week",
             "papers_per_digest": "Papers per email at most",
             "skip_empty": "Send nothing on days when no paper matched",
         }
-        help_texts = {"weekday": "", "skip_empty": ""}
+        help_texts = {"weekday": WEEKDAY_HELP, "skip_empty": ""}
+        widgets = {
+            "frequency": forms.Select(attrs={"data-frequency": "1"}),
+            "weekday": forms.Select(attrs={"data-weekday": "1"}),
+        }
 
     def clean_papers_per_digest(self) -> int:
         value = self.cleaned_data["papers_per_digest"]

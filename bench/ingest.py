@@ -39,10 +39,13 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from digest.papers.models import Source  # noqa: E402
 from digest.papers.ingest.detect import parse_document  # noqa: E402
 from digest.papers.ingest.store import ingest_records  # noqa: E402
-from digest.papers.models import Paper, Sighting  # noqa: E402
+from digest.papers.models import (  # noqa: E402
+    Paper,
+    Sighting,
+    Source,  # noqa: E402
+)
 
 ITEMS = 3000
 

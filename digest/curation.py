@@ -23,6 +23,7 @@ from accounts.models import User
 from digest import tasks
 from digest.digests import compose as digests
 from digest.digests import delivery as delivery_module
+from digest.digests import schedule
 from digest.digests.models import Delivery, DeliveryHold, Suppression
 from digest.mail import message_id_domain
 from digest.papers.models import Paper
@@ -134,9 +135,23 @@ def resend_delivery(delivery_id: int) -> Resend:
 
 
 def preview_email(subscriber: User, *, now: dt.datetime | None = None):
-    """The exact email ``subscriber``'s digest would be if it were built ``now``, or None when
-    nothing would be sent. Nothing is written: no Digest, no Delivery."""
-    return digests.preview_digest(subscriber, now=now or timezone.now())
+    """The exact email ``subscriber``'s next digest would be if it were built ``now``, or None
+    when nothing would be sent. Nothing is written: no Digest, no Delivery.
+
+    It is dated on their next delivery day (a weekly reader's Friday, not the past Monday the
+    composer would take at ``now``), as the email they will get is."""
+    now = now or timezone.now()
+    plan = digests.plan_digest(subscriber, now=now, date=next_delivery_date(subscriber, now=now))
+    if plan.is_empty and subscriber.skip_empty:
+        return None
+    return digests.render_digest_email(plan.digest, items=plan.items)
+
+
+def next_delivery_date(subscriber: User, *, now: dt.datetime) -> dt.date:
+    """The local date of ``subscriber``'s next digest: the one due (even if overdue), else the
+    next slot of their schedule; today's date for someone who gets none."""
+    slot = subscriber.next_digest_at or schedule.next_digest_at(subscriber, after=now) or now
+    return slot.astimezone(subscriber.tzinfo).date()
 
 
 def html_part(message: EmailMessage) -> str | None:

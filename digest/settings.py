@@ -338,7 +338,7 @@ ACCOUNT_SIGNUP_REDIRECT_URL = "subscriptions:list"
 # Sign-up asks for the browser's time zone (accounts.forms.SignupForm); "email me a code"
 # logs in without a password. Every allauth form is rate limited through the cache (a real,
 # shared cache: Redis, or the file cache on one box), keyed per IP, per email and per user.
-ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "login": "accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60  # seconds: mail can take a minute or two to arrive
 ACCOUNT_RATE_LIMITS = {

@@ -19,20 +19,27 @@ def complete_onboarding(
     timezone: str,
     delivery_hour: int,
     frequency: str,
+    weekday: int = User.Weekday.MONDAY,
 ):
     """Create the first subscription and set the schedule, together or not at all.
     Raises ``ValidationError`` (on ``query``) when the query does not parse."""
     full_query = compose_query(query, categories)
-    name = " ".join(name.split()) or _default_name(query, categories)
+    name = " ".join(name.split()) or default_subscription_name(query, categories)
     with transaction.atomic():
         subscription = create_subscription(owner=user, name=name, query=full_query)
         accounts_services.update_digest_settings(
-            user, timezone=timezone, delivery_hour=delivery_hour, frequency=frequency
+            user,
+            timezone=timezone,
+            delivery_hour=delivery_hour,
+            frequency=frequency,
+            weekday=weekday,
         )
     return subscription
 
 
-def _default_name(query: str, categories: list[str]) -> str:
+def default_subscription_name(query: str, categories: list[str] = ()) -> str:
+    """The name of a subscription left unnamed (onboarding and "Add subscription"): its
+    query, shortened, or the categories it follows."""
     text = " ".join(query.split())
     if text:
         return text if len(text) <= 60 else text[:59] + "…"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -182,7 +183,7 @@ def test_previewing_writes_nothing(curator_client, reader):
 def test_an_unknown_subscriber_is_a_clear_error(curator_client):
     page = curator_client.get(reverse(TODAY), {"subscriber": "nobody@example.org"})
     assert page.status_code == 200
-    assert b"No subscriber has that email address." in page.content
+    assert b"No subscriber&#x27;s email address contains that." in page.content
 
 
 # --- Send a test ------------------------------------------------------------------------------
@@ -290,3 +291,45 @@ def test_hold_and_release_another_day(curator_client):
     assert 'id="hold-send"' in page  # today itself is not held
     curator_client.post(reverse("admin:digest_today_release"), {"date": tomorrow.isoformat()})
     assert not DeliveryHold.objects.exists()
+
+
+# --- Finding the subscriber, and the preview's date -----------------------------------------
+
+
+def test_after_a_test_send_the_box_shows_the_subscribers_address(curator_client, reader, smtp_sink):
+    response = curator_client.post(reverse("admin:digest_today_test"), {"subscriber": reader.pk})
+    page = curator_client.get(response["Location"])
+    assert page.context["subscriber"] == reader
+    box = re.search(r'<input[^>]*id="id_subscriber"[^>]*>', page.content.decode()).group(0)
+    assert 'value="reader@example.org"' in box, box
+
+
+def test_part_of_an_address_finds_the_subscriber_whatever_its_case(curator_client, reader):
+    page = curator_client.get(reverse(TODAY), {"subscriber": "READER@"})
+    assert page.context["subscriber"] == reader and page.context["message"] is not None
+
+
+def test_part_of_an_address_that_matches_several_lists_them(curator_client, reader):
+    UserFactory(email="second.reader@example.org")
+    page = curator_client.get(reverse(TODAY), {"subscriber": "Reader"}).content.decode()
+    assert "Several subscribers match; choose one:" in page
+    assert '?subscriber=reader%40example.org#preview">reader@example.org' in page
+    assert '?subscriber=second.reader%40example.org#preview">second.reader@example.org' in page
+
+
+def test_a_weekly_readers_preview_is_dated_on_their_next_delivery_day(curator_client, reader):
+    today = timezone.localdate()
+    delivery_day = today + dt.timedelta(days=3)
+    reader.frequency = User.Frequency.WEEKLY
+    reader.weekday = delivery_day.weekday()
+    reader.save()  # the schedule moves next_digest_at to that day
+    page = curator_client.get(reverse(TODAY), {"subscriber": reader.email})
+    subject = page.context["message"].subject
+    assert f"{delivery_day:%a} {delivery_day.day} {delivery_day:%b}" in subject, subject
+
+
+def test_the_admin_login_offers_the_password_reset_once(client):
+    for url in (reverse("admin:login"), reverse("account_login")):
+        page = client.get(url).content.decode()
+        assert page.count("Forgot your password?") == 1, url
+        assert reverse("account_reset_password") in page

@@ -103,3 +103,9 @@ def test_pause_and_resume_only_by_post(client, reader):
 def test_next_cannot_redirect_off_site(client, reader):
     response = client.post(reverse("accounts:pause"), {"next": "https://evil.example/"})
     assert response["Location"] == reverse("subscriptions:list")
+
+
+def test_the_weekday_says_it_is_for_weekly_digests(client, reader):
+    page = client.get(reverse("accounts:settings")).content.decode()
+    assert 'name="weekday"' in page and "Only for weekly digests." in page
+    assert "js/schedule.js" in page

@@ -7,6 +7,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from digest.papers.ingest import arxiv_api
 from digest.papers.ingest.arxiv_ids import find_arxiv_id, parse_arxiv_id
 from digest.papers.ingest.doi import normalize_doi
 from digest.papers.ingest.text import MAX_RAW_CHARS, clean_text, split_authors
@@ -23,9 +24,9 @@ from digest.papers.ingest.text import MAX_RAW_CHARS, clean_text, split_authors
         ("H<sub>2</sub>O and x<sup>2</sup>", "H2O and x2"),
         ("<p>one</p><p>two</p>", "one two"),
         ("<!-- note -->Kept", "Kept"),
-        # LaTeX is not HTML: inequalities survive.
-        ("bounds for $a<b$ and $c>d$", "bounds for $a<b$ and $c>d$"),
-        ("for $n <m$ and $m> k$", "for $n <m$ and $m> k$"),
+        # LaTeX is not HTML: inequalities survive (as readable text, see below).
+        ("bounds for $a<b$ and $c>d$", "bounds for a<b and c>d"),
+        ("for $n <m$ and $m> k$", "for n <m and m> k"),
         ("x < y > z", "x < y > z"),
         ("&amp;lt; stays literal", "&lt; stays literal"),
         ("NUL\x00 and bell\x07 removed", "NUL and bell removed"),
@@ -115,3 +116,54 @@ def test_an_arxiv_id_is_not_found_in_unrelated_numbers():
 )
 def test_dois(text, doi):
     assert normalize_doi(text) == doi
+
+
+# Real LaTeX residue from tests/fixtures/hf_papers_pages.jsonl and arxiv_api_query.xml.
+@pytest.mark.parametrize(
+    ("raw", "readable"),
+    [
+        ("pre-trained vision-language models~(VLMs) learning", "vision-language models (VLMs)"),
+        ("a framework called Genie~that generates data", "called Genie that generates"),
+        ("techniques (e.g.,~SVD) frequently rely", "(e.g., SVD) frequently"),
+        ("we propose a novel \\textit{training-free} compositional", "novel training-free comp"),
+        ("alignment {\\it vs.} high-resolution", "alignment vs. high-resolution"),
+        ("challenge of sparse view 360{\\deg} reconstruction", "view 360° reconstruction"),
+        ("matrices \\(\\Delta W\\). These", "matrices Δ W. These"),
+        ("can achieve over 60\\% mAP on COCO", "over 60% mAP on COCO"),
+        ("with the Fr\\'echet mean", "the Fréchet mean"),
+        ("we first define B\\'{e}zier curves", "define Bézier curves"),
+        ('Nystr\\"om approximation', "Nyström approximation"),
+        ("the momentum fraction $x$, and", "the momentum fraction x, and"),
+        ("$\\alpha$-divergence and \\emph{x}", "α-divergence and x"),
+        # An author's own macro keeps its name rather than taking a word with it.
+        ("with the FP6 quantization, \\codestar-15B model", "quantization, codestar-15B model"),
+        ("representations (NeRV, E-NeRV, \\etc) reconstruct", "(NeRV, E-NeRV, etc) reconstruct"),
+        ("numbers, phrases, code, \\LaTeX, coordinates", "code, LaTeX, coordinates"),
+    ],
+)
+def test_latex_residue_becomes_readable_text(raw, readable):
+    assert readable in clean_text(raw)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It costs $5 million and $3 more",
+        "costs $5 and $10 each, or $5/$10",
+        "C++ at 50% of the cost",
+        "consumption by 10~30% with a compact size (13~15M)",  # tildes as ranges
+        "a substantial gain (~2%) in ~1 day",  # tildes as "about"
+        "see https://example.org/~user/a\\b and www.example.org/x~y",
+        # The backslash was lost before the text reached us: "leq" is also an English
+        # abbreviation's shape, so this cannot be recovered safely and stays as it came.
+        "resolution leq 256px",
+    ],
+)
+def test_ordinary_text_that_only_looks_like_latex_is_left_alone(text):
+    assert clean_text(text) == text
+
+
+def test_arxiv_abstracts_are_read_without_their_dollars(fixture_path):
+    parsed = arxiv_api.parse(fixture_path("arxiv_api_query.xml").read_bytes())
+    record = next(r for r in parsed.records if r.arxiv_id == "2102.00018")
+    assert "momentum fraction x, and" in record.abstract and "$" not in record.abstract

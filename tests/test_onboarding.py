@@ -136,3 +136,20 @@ def test_unknown_categories_are_refused(client, newcomer):
 def test_compose_query_keeps_known_categories_once():
     assert compose_query("  a   b ", ["cs.CV", "cs.CV", "nope"]) == "(a b) AND (cat:cs.CV)"
     assert compose_query("", []) == ""
+
+
+def test_a_weekly_digest_asks_which_weekday(client, newcomer, papers):
+    page = client.get(reverse("accounts:onboarding")).content.decode()
+    # Without JavaScript the weekday is always there, with a hint; schedule.js hides it
+    # unless "Once a week" is chosen.
+    assert 'name="weekday"' in page and "Only for weekly digests." in page
+    assert "js/schedule.js" in page
+    client.post(reverse("accounts:onboarding"), data(frequency="weekly", weekday="3"))
+    newcomer.refresh_from_db()
+    assert (newcomer.frequency, newcomer.weekday) == ("weekly", 3)
+
+
+def test_after_a_failed_save_the_preview_shows_the_query_as_submitted(client, newcomer, papers):
+    page = client.post(reverse("accounts:onboarding"), data(delivery_hour="25")).content.decode()
+    assert not Subscription.objects.exists()
+    assert 'data-preview-total="2"' in page and "Zero-shot segmentation" in page

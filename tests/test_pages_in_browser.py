@@ -321,3 +321,35 @@ def test_the_demos_daily_page_and_paper_pages(context, site):
     assert page.get_by_role("heading", level=1).inner_text() == listed.title
     assert not page.get_by_role("link", name="Abstract").count()  # it is its own abstract page
     check_page(page, "demo-paper-from-a-listing-page")
+
+
+def test_the_weekday_shows_only_for_weekly_digests(context, site):
+    user, *_ = world()
+    log_in(context, site, user)
+    page = context.new_page()
+    page.goto(site.url + reverse("accounts:settings"))
+    weekday = page.get_by_label("Day of the week")
+    assert weekday.is_hidden()
+    page.get_by_label("How often").select_option("weekly")
+    weekday.wait_for(state="visible")
+    check_page(page, "settings-weekly")
+    page.goto(site.url + reverse("accounts:onboarding"))
+    assert page.get_by_label("On", exact=True).is_hidden()
+    page.get_by_role("radio", name="Once a week").check()
+    page.get_by_label("On", exact=True).wait_for(state="visible")
+    check_page(page, "onboarding-weekly")
+
+
+def test_after_a_failed_submit_the_preview_shows_the_submitted_query(context, site):
+    user, *_ = world()
+    log_in(context, site, user)
+    page = context.new_page()
+    page.goto(site.url + reverse("subscriptions:add"))
+    page.get_by_label("Query").fill("zero-shot")
+    page.get_by_label("Name").fill("x" * 100)
+    page.get_by_label("Query").fill("(zero-shot")  # the parser refuses it
+    page.get_by_role("button", name="Add subscription").click()
+    page.locator(".errorlist").first.wait_for()
+    assert page.locator("[data-preview-state=error]").is_visible()
+    assert page.get_by_label("Query").input_value() == "(zero-shot"
+    check_page(page, "add-subscription-with-errors")

@@ -52,7 +52,6 @@ def test_add_a_subscription(client, reader):
     ("data", "error"),
     [
         ({"name": "x", "query": "   "}, "Write what to look for."),
-        ({"name": "   ", "query": "clip"}, "Give the subscription a name."),
         ({"name": "long", "query": "a" * 1001}, "under 1000 characters"),
     ],
 )
@@ -194,3 +193,22 @@ def test_saving_a_subscription_matches_recent_papers_at_once(client, reader):
     paper = PaperFactory(title="Zero-shot detection", matched_at=timezone.now())
     client.post(reverse("subscriptions:add"), {"name": "Z", "query": "zero-shot", "enabled": "on"})
     assert Match.objects.filter(owner=reader, paper=paper).exists()
+
+
+def test_a_subscription_without_a_name_is_named_after_its_query(client, reader):
+    response = client.post(
+        reverse("subscriptions:add"), {"name": "  ", "query": '"vision transformer"'}
+    )
+    assert response.status_code == 302
+    assert Subscription.objects.get(owner=reader).name == '"vision transformer"'
+    page = client.get(reverse("subscriptions:add")).content.decode()
+    assert "(optional)" in page.split('for="id_name"')[1].split("</label>")[0]
+
+
+def test_after_a_failed_save_the_preview_shows_the_query_as_submitted(client, reader):
+    PaperFactory(title="Contrastive CLIP pretraining")
+    page = client.post(
+        reverse("subscriptions:add"), {"name": "x" * 101, "query": "CLIP", "action": "save"}
+    ).content.decode()
+    assert not Subscription.objects.exists()
+    assert "Contrastive CLIP pretraining" in page and 'data-preview-total="1"' in page

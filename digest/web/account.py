@@ -128,6 +128,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         "timezone": user.timezone,
         "delivery_hour": user.delivery_hour,
         "frequency": user.frequency if user.frequency != user.Frequency.PAUSED else "daily",
+        "weekday": user.weekday,
     }
     form = OnboardingForm(request.POST or None, initial=initial)
     preview = None
@@ -150,4 +151,8 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                         f"({user.timezone}), when new papers match.",
                     )
                     return redirect("subscriptions:list")
+        if preview is None:
+            # After a failed save the pane shows the query as submitted, not its idle text.
+            query = compose_query(request.POST.get("query", ""), request.POST.getlist("categories"))
+            preview = run_preview(query)
     return render(request, "accounts/onboarding.html", {"form": form, "preview": preview})

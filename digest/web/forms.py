@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.forms import VALID_TIMEZONES
+from accounts.forms import VALID_TIMEZONES, WEEKDAY_HELP
 from accounts.models import User
 from subscriptions import arxiv_categories
 from subscriptions.models import Subscription
+from subscriptions.onboarding import default_subscription_name
 
 QUERY_MAX_LENGTH = 1000
 
@@ -20,7 +21,8 @@ class SubscriptionForm(forms.ModelForm):
         fields = ["name", "query", "enabled"]
         labels = {"name": "Name", "query": "Query", "enabled": "Active"}
         help_texts = {
-            "name": "For you: it heads this subscription's papers in the email.",
+            "name": "Optional; we'll use the query if you leave it empty. "
+            "It heads this subscription's papers in the email.",
             "query": "Words or phrases to look for in new papers, e.g. "
             '<code>zero-shot</code> or <code>"vision transformer" AND segmentation</code>.',
             "enabled": "Untick to keep the subscription but stop matching it.",
@@ -44,16 +46,20 @@ class SubscriptionForm(forms.ModelForm):
         if owner is not None:
             self.instance.owner = owner
         # A view-only admin page (curators) builds this form with no fields at all.
-        messages = {"name": "Give the subscription a name.", "query": "Write what to look for."}
-        for name, message in messages.items():
-            if name in self.fields:
-                self.fields[name].error_messages["required"] = message
+        if "name" in self.fields:
+            # Optional, as in onboarding: an unnamed subscription is named after its query.
+            self.fields["name"].required = False
+        if "query" in self.fields:
+            self.fields["query"].error_messages["required"] = "Write what to look for."
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Give the subscription a name.")
-        return name
+        return " ".join((self.cleaned_data.get("name") or "").split())
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "name" in self.fields and not cleaned.get("name") and cleaned.get("query"):
+            cleaned["name"] = default_subscription_name(cleaned["query"])
+        return cleaned
 
     def clean_query(self) -> str:
         query = self.cleaned_data["query"].strip()
@@ -98,7 +104,17 @@ class OnboardingForm(forms.Form):
     frequency = forms.ChoiceField(
         label="How often",
         choices=[(User.Frequency.DAILY, "Every day"), (User.Frequency.WEEKLY, "Once a week")],
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"data-frequency": "1"}),
+    )
+    weekday = forms.TypedChoiceField(
+        label="On",
+        coerce=int,
+        required=False,
+        empty_value=User.Weekday.MONDAY,
+        choices=User.Weekday.choices,
+        initial=User.Weekday.MONDAY,
+        help_text=WEEKDAY_HELP,
+        widget=forms.Select(attrs={"data-weekday": "1"}),
     )
 
     MAX_CATEGORIES = 10

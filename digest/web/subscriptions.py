@@ -55,13 +55,17 @@ def _edit(request: HttpRequest, subscription: Subscription | None) -> HttpRespon
         if (limited := consume_or_429(request, "subscriptions")) is not None:
             return limited
         form = SubscriptionForm(request.POST, instance=subscription, owner=request.user)
-        if request.POST.get("action") == "preview":
-            # The no-JavaScript preview: show what the query would match, save nothing.
-            preview = run_preview(request.POST.get("query", ""))
-        elif form.is_valid() and (saved := _save(request, form, subscription)) is not None:
+        if (
+            request.POST.get("action") != "preview"
+            and form.is_valid()
+            and (saved := _save(request, form, subscription)) is not None
+        ):
             verb = "added" if subscription is None else "saved"
             messages.success(request, f"Subscription “{saved.name}” {verb}.")
             return redirect("subscriptions:list")
+        # The no-JavaScript preview, and after a failed save: what the query as submitted
+        # would match (the pane must not fall back to its idle text).
+        preview = run_preview(request.POST.get("query", ""))
     else:
         form = SubscriptionForm(
             instance=subscription,

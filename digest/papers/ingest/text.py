@@ -2,7 +2,8 @@
 
 Feeds hand us titles and abstracts hard-wrapped at 80 columns, with HTML entities, sometimes
 with HTML markup and, from hostile or broken feeds, with ``<script>``. Paperboy stores plain
-text only: entities decoded, markup removed (never interpreted), whitespace collapsed.
+text only: entities decoded, markup removed (never interpreted), LaTeX rendered as readable
+text (``latex.py``), whitespace collapsed.
 
 Tags are removed only when they name a real HTML element. Abstracts are full of LaTeX such as
 ``$a<b$ and $c>d$``; a generic "anything between < and >" stripper would eat the mathematics.
@@ -13,6 +14,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+
+from digest.papers.ingest.latex import latex_to_text
 
 # Elements whose content is code, not text: dropped together with their content.
 _CODE_ELEMENTS = re.compile(
@@ -92,6 +95,8 @@ def clean_text(value: object, *, keep_lines: bool = False) -> str:
     text = storable(unicodedata.normalize("NFC", html.unescape(str(value)[:MAX_RAW_CHARS])))
     if "<" in text:  # most titles and abstracts have no markup at all
         text = strip_tags(text)
+    # After the tags: "$a<b$" is mathematics to keep, "<em>x</em>" markup to drop first.
+    text = latex_to_text(text)
     if keep_lines:
         lines = (_WHITESPACE.sub(" ", line).strip() for line in text.splitlines())
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

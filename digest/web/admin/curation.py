@@ -373,16 +373,16 @@ class SightingInline(TabularInline):
 @admin.register(Paper)
 class PaperAdmin(HttpsURLMixin, ModelAdmin):
     form = PaperCurationForm
+    # Few, narrow columns, so Featured and Hidden stay in view in a 1280 px window; when a
+    # paper arrived and whether it has code are filters (and on its change page).
     list_display = (
         "paper_id",
         "title_text",
-        "primary_category",
+        "category",
         "announced_on",
-        "created_at",
         "match_count",
         "feature_state",
         "hidden",
-        "has_code",
     )
     list_display_links = ("paper_id", "title_text")
     list_filter_submit = True
@@ -472,7 +472,7 @@ class PaperAdmin(HttpsURLMixin, ModelAdmin):
 
     @display(description="Paper", ordering="arxiv_id")
     def paper_id(self, paper: Paper) -> str:
-        return paper.arxiv_id or short(paper.key, 30)
+        return paper.arxiv_id or short(paper.key, 24)
 
     @display(description="Title", ordering="title")
     def title_text(self, paper: Paper) -> str:
@@ -490,9 +490,9 @@ class PaperAdmin(HttpsURLMixin, ModelAdmin):
         feature = curation.Feature.of(paper)
         return {"matching": "in matches", "everywhere": "everywhere"}.get(feature.value, "")
 
-    @display(description="Code", boolean=True)
-    def has_code(self, paper: Paper) -> bool:
-        return bool(paper.code_url)
+    @display(description="Category", ordering="primary_category")
+    def category(self, paper: Paper) -> str:
+        return paper.primary_category
 
     @display(description="Matches")
     def match_link(self, paper: Paper) -> str:

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.http import urlencode
 from django.views import View
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.generic import TemplateView
@@ -58,22 +59,31 @@ def urls(model_admin) -> list[URLPattern]:
     ]
 
 
+# Candidates listed when part of an address matches several subscribers.
+MAX_CANDIDATES = 20
+
+
 def today_url(subscriber: User | None = None) -> str:
+    """Today's issue, previewing ``subscriber`` (by address: the box shows what was typed)."""
     url = reverse("admin:digest_today")
     if subscriber is not None:
-        url += f"?subscriber={subscriber.pk}"
+        url += "?" + urlencode({"subscriber": subscriber.email})
     return url
 
 
-def find_subscriber(text: str) -> User | None:
-    """A subscriber by id or by email address (case-insensitive)."""
+def find_subscribers(text: str) -> list[User]:
+    """Subscribers for what a curator typed: the one with that id or exactly that address
+    (case-insensitive), else everyone whose address contains it, up to ``MAX_CANDIDATES``."""
     text = text.strip()
     if not text:
-        return None
-    query = Q(email__iexact=text)
+        return []
+    exact = Q(email__iexact=text)
     if text.isdigit():
-        query |= Q(pk=int(text))
-    return User.objects.filter(query).order_by("pk").first()
+        exact |= Q(pk=int(text))
+    found = list(User.objects.filter(exact).order_by("pk")[:1])
+    if not found:
+        found = list(User.objects.filter(email__icontains=text).order_by("email")[:MAX_CANDIDATES])
+    return found
 
 
 class SubscriberForm(forms.Form):
@@ -83,11 +93,18 @@ class SubscriberForm(forms.Form):
         widget=UnfoldAdminTextInputWidget(attrs={"placeholder": "email address", "list": "due"}),
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates: list[User] = []
+
     def clean_subscriber(self) -> User:
-        user = find_subscriber(self.cleaned_data["subscriber"])
-        if user is None:
-            raise forms.ValidationError("No subscriber has that email address.")
-        return user
+        found = find_subscribers(self.cleaned_data["subscriber"])
+        if not found:
+            raise forms.ValidationError("No subscriber's email address contains that.")
+        if len(found) > 1:
+            self.candidates = found
+            raise forms.ValidationError("Several subscribers match; choose one:")
+        return found[0]
 
 
 class HoldForm(forms.Form):

@@ -141,10 +141,7 @@ def preview_email(subscriber: User, *, now: dt.datetime | None = None):
     It is dated on their next delivery day (a weekly reader's Friday, not the past Monday the
     composer would take at ``now``), as the email they will get is."""
     now = now or timezone.now()
-    plan = digests.plan_digest(subscriber, now=now, date=next_delivery_date(subscriber, now=now))
-    if plan.is_empty and subscriber.skip_empty:
-        return None
-    return digests.render_digest_email(plan.digest, items=plan.items)
+    return digests.preview_digest(subscriber, now=now, date=next_delivery_date(subscriber, now=now))
 
 
 def next_delivery_date(subscriber: User, *, now: dt.datetime) -> dt.date:

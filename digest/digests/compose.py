@@ -345,12 +345,13 @@ def write_digest(plan: DigestPlan) -> Digest | None:
     return plan.digest
 
 
-def preview_digest(user: User, *, now: dt.datetime) -> EmailMultiAlternatives | None:
-    """The email ``build_digest`` + ``render_digest_email`` would produce at ``now``, unsaved.
-
-    None when ``build_digest`` would send nothing. Writes nothing (the curation panel calls it).
-    """
-    plan = plan_digest(user, now=now)
+def preview_digest(
+    user: User, *, now: dt.datetime, date: dt.date | None = None
+) -> EmailMultiAlternatives | None:
+    """The email ``build_digest`` + ``render_digest_email`` would produce at ``now`` (dated
+    ``date`` when given), unsaved. None when ``build_digest`` would send nothing. Writes
+    nothing (the curation panel calls it)."""
+    plan = plan_digest(user, now=now, date=date)
     if plan.is_empty and user.skip_empty:
         return None
     return render_digest_email(plan.digest, items=plan.items)

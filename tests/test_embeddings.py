@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from digest import pipeline
-from digest.papers.models import Paper
+from digest.papers.ingest.records import PaperRecord
+from digest.papers.ingest.store import ingest_records
+from digest.papers.models import Paper, Source
 from subscriptions import embeddings
 from subscriptions.embeddings import (
     DIMENSIONS,
@@ -154,3 +156,21 @@ def test_the_match_step_embeds_the_papers_it_is_given():
     paper.refresh_from_db()
     assert paper.embedding is not None
     assert paper.matched_at is not None
+
+
+@pytest.mark.django_db
+def test_a_paper_whose_text_changes_is_embedded_again():
+    source = Source.objects.create(
+        name="arXiv", kind=Source.Kind.ARXIV_API, url="https://export.arxiv.org/api/query"
+    )  # arXiv owns the title: a new version replaces it
+    first = PaperRecord(title="Zero-shot speech synthesis", arxiv_id="2601.00001", arxiv_version=1)
+    ingest_records([first], source=source)
+    assert embed_new_papers() == 1
+    ingest_records([first], source=source)  # seen again, unchanged: the embedding stays
+    assert embed_new_papers() == 0
+    replaced = PaperRecord(
+        title="Medical image segmentation", arxiv_id="2601.00001", arxiv_version=2
+    )  # a new version with another title
+    ingest_records([replaced], source=source)
+    assert Paper.objects.get().embedding is None
+    assert embed_new_papers() == 1

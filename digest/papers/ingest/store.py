@@ -341,6 +341,10 @@ def _store(records: list[PaperRecord], source: Source) -> tuple[int, int, int]:
     for pk, fields in changed.items():
         if fields:
             existing[pk].modified_at = now  # bulk_update does not apply auto_now
+            if fields & {"title", "abstract"}:
+                # The embedding was of the old text: the match step embeds the paper again.
+                existing[pk].embedding = None
+                fields = fields | {"embedding"}
             by_fields.setdefault(frozenset(fields), []).append(existing[pk])
     for fields, papers in by_fields.items():
         Paper.objects.bulk_update(papers, [*sorted(fields), "modified_at"], batch_size=BATCH)

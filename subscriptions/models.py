@@ -7,8 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from subscriptions.arxiv_categories import CATEGORIES
 from subscriptions.compiled import compile_text
-from subscriptions.query import QueryError, parse
+from subscriptions.query import QueryError, compose_query, parse
 
 
 class Subscription(models.Model):
@@ -16,7 +17,35 @@ class Subscription(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions"
     )
     name = models.CharField(max_length=100)
-    query = models.TextField(help_text="What to follow, e.g. zero-shot AND CLIP")
+    # What to follow, in any combination: a boolean query (matched exactly), a free-text
+    # interest and papers like given ones (matched by meaning, ``subscriptions.semantic``).
+    # ``categories`` is a filter on all of them; alone, it follows everything in them.
+    query = models.TextField(blank=True, help_text="What to follow, e.g. zero-shot AND CLIP")
+    categories = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Only papers in one of these arXiv categories; empty for all of them.",
+    )
+    interest = models.TextField(
+        blank=True,
+        help_text="What to follow in your own words, matched by meaning, e.g. "
+        "test-time adaptation of vision-language models.",
+    )
+    examples = models.ManyToManyField(
+        "papers.Paper",
+        blank=True,
+        related_name="example_of",
+        help_text="Papers like these are matched by meaning.",
+    )
+    strictness = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        choices=[(1, "1 — loose"), (2, "2"), (3, "3"), (4, "4"), (5, "5 — strict")],
+        help_text="How close in meaning a paper must be; empty for the interest's default.",
+    )
+    # The interest and the examples as one unit vector (``subscriptions.semantic``), written by
+    # ``subscriptions.services`` on every save; null when there is neither.
+    interest_vector = models.BinaryField(null=True, blank=True, editable=False)
     enabled = models.BooleanField(default=True)
     # The parsed query as the matcher reads it (JSON), written on every save: the match step
     # loads a million of these in seconds, where parsing the query texts would take minutes.
@@ -34,25 +63,49 @@ class Subscription(models.Model):
         return f"{self.name}: {self.query}"
 
     def save(self, *args, **kwargs) -> None:
+        boolean = self.boolean_query()
         try:
-            self.compiled = compile_text(self.query or "")
+            self.compiled = compile_text(boolean) if boolean else ""
         except QueryError:
             self.compiled = ""
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "query" in update_fields:
+        if update_fields is not None and {"query", "categories", "interest_vector"} & set(
+            update_fields
+        ):
             kwargs["update_fields"] = {*update_fields, "compiled"}
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
         """Parse the query so a form or the admin shows where it is wrong and what was
-        expected there (``QueryError``), instead of saving something that matches nothing."""
+        expected there (``QueryError``), instead of saving something that matches nothing;
+        refuse unknown categories."""
         super().clean()
+        unknown = [c for c in self.categories or [] if c not in CATEGORIES]
+        if unknown:
+            raise ValidationError(
+                {"categories": f"Not an arXiv category: {', '.join(map(str, unknown[:5]))}."}
+            )
         try:
-            parse(self.query or "")
+            if (self.query or "").strip():
+                parse(self.query)
         except QueryError as error:
             raise ValidationError(
                 {"query": ValidationError(str(error), code="invalid_query")}
             ) from error
+
+    @property
+    def has_interest(self) -> bool:
+        """Whether the subscription is matched by meaning too (free text or example papers)."""
+        return bool((self.interest or "").strip()) or self.interest_vector is not None
+
+    def boolean_query(self) -> str:
+        """What the percolator matches, as query text: the query within the categories, or the
+        categories alone when nothing else says what to follow. Empty when the subscription is
+        matched by meaning only (the semantic pass applies the categories itself)."""
+        query = (self.query or "").strip()
+        if not query and self.has_interest:
+            return ""
+        return compose_query(query, self.categories or [])
 
 
 class Match(models.Model):
@@ -75,6 +128,9 @@ class Match(models.Model):
     )
     hits = models.JSONField(default=list)
     score = models.FloatField(default=0)
+    # How close in meaning the paper is to the subscription's interest, in spreads above the
+    # typical paper (z, ``subscriptions.semantic``); null without an interest.
+    similarity = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

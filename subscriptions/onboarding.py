@@ -6,7 +6,6 @@ from django.db import transaction
 
 from accounts import services as accounts_services
 from accounts.models import User
-from subscriptions.query import compose_query
 from subscriptions.services import create_subscription
 
 
@@ -21,12 +20,14 @@ def complete_onboarding(
     frequency: str,
     weekday: int = User.Weekday.MONDAY,
 ):
-    """Create the first subscription and set the schedule, together or not at all.
+    """Create the first subscription and set the schedule, together or not at all. The
+    categories are the subscription's own filter (editable later), not part of its query.
     Raises ``ValidationError`` (on ``query``) when the query does not parse."""
-    full_query = compose_query(query, categories)
     name = " ".join(name.split()) or default_subscription_name(query, categories)
     with transaction.atomic():
-        subscription = create_subscription(owner=user, name=name, query=full_query)
+        subscription = create_subscription(
+            owner=user, name=name, query=query, categories=categories
+        )
         accounts_services.update_digest_settings(
             user,
             timezone=timezone,

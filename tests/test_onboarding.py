@@ -95,7 +95,9 @@ def test_saving_creates_the_subscription_sets_the_schedule_and_matches(client, n
     )
     assert response.status_code == 302 and response["Location"] == reverse("subscriptions:list")
     subscription = Subscription.objects.get(owner=newcomer)
-    assert subscription.query == "(zero-shot) AND (cat:cs.CV OR cat:cs.CL)"
+    # The categories are a filter of their own, not folded into the query (issue 14, item 5).
+    assert subscription.query == "zero-shot"
+    assert subscription.categories == ["cs.CV", "cs.CL"]
     assert subscription.name == "zero-shot"
     newcomer.refresh_from_db()
     assert (newcomer.timezone, newcomer.delivery_hour, newcomer.frequency) == (
@@ -110,7 +112,17 @@ def test_saving_creates_the_subscription_sets_the_schedule_and_matches(client, n
 def test_categories_alone_make_a_subscription(client, newcomer, papers):
     client.post(reverse("accounts:onboarding"), data(query="", categories=["cs.LG"]))
     subscription = Subscription.objects.get(owner=newcomer)
-    assert (subscription.name, subscription.query) == ("New in cs.LG", "cat:cs.LG")
+    assert (subscription.name, subscription.query) == ("New in cs.LG", "")
+    assert subscription.categories == ["cs.LG"]
+    # Everything in the category is followed: the matcher's query is the category alone.
+    assert subscription.boolean_query() == "cat:cs.LG"
+
+
+def test_a_query_and_categories_match_only_papers_in_those_categories(client, newcomer, papers):
+    client.post(reverse("accounts:onboarding"), data(query="zero-shot", categories=["cs.CL"]))
+    subscription = Subscription.objects.get(owner=newcomer)
+    matched = set(subscription.matches.values_list("paper__title", flat=True))
+    assert matched == {"Zero-shot translation"}
 
 
 def test_nothing_to_follow_is_refused(client, newcomer):

@@ -45,6 +45,8 @@ class DigestItem(models.Model):
     class Section(models.TextChoices):
         FEATURED = "featured", "Featured"
         MATCHED = "matched", "Matched"
+        # Papers no subscription matched, close to what the reader liked (their own model).
+        SUGGESTED = "suggested", "You might also like"
 
     digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
     # Copied from the digest so the database itself refuses to send a paper twice to a person.

@@ -34,16 +34,10 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
 def _save(request: HttpRequest, form: SubscriptionForm, subscription: Subscription | None):
     data = form.cleaned_data
     try:
+        fields = {name: data[name] for name in services.EDITABLE if name in data}
         if subscription is None:
-            return services.create_subscription(
-                owner=request.user,
-                name=data["name"],
-                query=data["query"],
-                enabled=data["enabled"],
-            )
-        return services.update_subscription(
-            subscription, name=data["name"], query=data["query"], enabled=data["enabled"]
-        )
+            return services.create_subscription(owner=request.user, **fields)
+        return services.update_subscription(subscription, **fields)
     except ValidationError as error:
         form.add_error(None, error)
         return None

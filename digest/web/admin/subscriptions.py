@@ -37,7 +37,7 @@ class SubscriptionAdmin(ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         # The same write as the subscriber's own form, so the matches follow the new query.
-        update_subscription(obj, name=obj.name, query=obj.query, enabled=obj.enabled)
+        update_subscription(obj)
 
     @display(description="Query", ordering="query")
     def query_text(self, subscription: Subscription) -> str:

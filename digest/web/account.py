@@ -22,7 +22,7 @@ from digest.digests.deletion import delete_account
 from digest.digests.export import export_user_data
 from digest.web.forms import OnboardingForm
 from digest.web.ratelimit import consume_or_429
-from subscriptions.onboarding import complete_onboarding
+from subscriptions.onboarding import complete_onboarding, papers_to_like
 from subscriptions.preview import run_preview
 from subscriptions.query import compose_query
 
@@ -119,10 +119,21 @@ def delete(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/delete.html", {"form": form})
 
 
+def _liked_note(count: int) -> str:
+    if not count:
+        return ""
+    papers = "paper" if count == 1 else "papers"
+    return (
+        f" The {count} {papers} you like are saved as your first ratings:"
+        " they help rank your digests."
+    )
+
+
 @login_required
 def onboarding(request: HttpRequest) -> HttpResponse:
-    """After sign-up: categories, a first query with a preview of last week's matches, and
-    the schedule. Without JavaScript, "Preview" is a plain form post that shows the preview."""
+    """After sign-up: categories, a first query with a preview of last week's matches, a few
+    of last week's papers to tick as liked, and the schedule. Without JavaScript, "Preview" is
+    a plain form post that shows the preview."""
     user = request.user
     initial = {
         "timezone": user.timezone,
@@ -130,7 +141,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         "frequency": user.frequency if user.frequency != user.Frequency.PAUSED else "daily",
         "weekday": user.weekday,
     }
-    form = OnboardingForm(request.POST or None, initial=initial)
+    form = OnboardingForm(request.POST or None, initial=initial, papers_to_like=papers_to_like())
     preview = None
     if request.method == "POST":
         if (limited := consume_or_429(request, "subscriptions")) is not None:
@@ -148,7 +159,8 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                     messages.success(
                         request,
                         f"You're all set: your digest comes at {user.delivery_hour:02d}:00 "
-                        f"({user.timezone}), when new papers match.",
+                        f"({user.timezone}), when new papers match."
+                        + _liked_note(len(data["liked_papers"])),
                     )
                     return redirect("subscriptions:list")
         if preview is None:

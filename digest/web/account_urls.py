@@ -1,6 +1,7 @@
 from django.urls import path
 
 from digest.web import account as views
+from digest.web import ratings
 
 app_name = "accounts"
 urlpatterns = [
@@ -11,4 +12,7 @@ urlpatterns = [
     path("feed/rotate/", views.rotate_feed, name="rotate_feed"),
     path("export/", views.export, name="export"),
     path("delete/", views.delete, name="delete"),
+    path("ratings/", ratings.ratings, name="ratings"),
+    path("ratings/<int:pk>/undo/", ratings.undo, name="rating_undo"),
+    path("ratings/<int:pk>/switch/", ratings.switch, name="rating_switch"),
 ]

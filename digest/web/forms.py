@@ -4,10 +4,13 @@ person can see."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django import forms
 
 from accounts.forms import VALID_TIMEZONES, WEEKDAY_HELP
 from accounts.models import User
+from digest.papers.models import Paper
 from subscriptions import arxiv_categories
 from subscriptions.models import Subscription
 from subscriptions.onboarding import default_subscription_name
@@ -73,7 +76,9 @@ class SubscriptionForm(forms.ModelForm):
 
 
 class OnboardingForm(forms.Form):
-    """The first subscription and the digest schedule, on one page after sign-up."""
+    """The first subscription and the digest schedule, on one page after sign-up, and the
+    recent papers the reader ticks as liked (``papers_to_like``: the papers on offer; an id
+    not among them is refused, so a tampered form cannot rate an arbitrary or hidden paper)."""
 
     categories = forms.MultipleChoiceField(
         label="arXiv categories",
@@ -116,11 +121,23 @@ class OnboardingForm(forms.Form):
         help_text=WEEKDAY_HELP,
         widget=forms.Select(attrs={"data-weekday": "1"}),
     )
+    liked_papers = forms.TypedMultipleChoiceField(
+        label="Papers you like",
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "One of the ticked papers is no longer on offer. "
+            "Tick the ones you like from the list below."
+        },
+    )
 
     MAX_CATEGORIES = 10
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, papers_to_like: Sequence[Paper] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.papers_to_like = list(papers_to_like)
+        self.fields["liked_papers"].choices = [(p.pk, p.title) for p in self.papers_to_like]
         self.fields["categories"].choices = arxiv_categories.choices()
         self.fields["timezone"].choices = [(name, name) for name in sorted(VALID_TIMEZONES)]
         # Without JavaScript the user picks; with it, the browser's zone is preselected
@@ -132,6 +149,9 @@ class OnboardingForm(forms.Form):
         if len(categories) > self.MAX_CATEGORIES:
             raise forms.ValidationError(f"Choose at most {self.MAX_CATEGORIES} categories.")
         return categories
+
+    def clean_liked_papers(self) -> list[int]:
+        return list(dict.fromkeys(self.cleaned_data["liked_papers"]))
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -19,7 +19,7 @@ from digest.digests.links import digest_view_url, feedback_url
 from digest.digests.models import Delivery, DigestItem
 from digest.papers.models import Paper
 from subscriptions.embeddings import embed_new_papers
-from subscriptions.models import Match
+from subscriptions.models import Feedback, Match
 from tests.browser_support import check_page, log_in
 from tests.factories import (
     DeliveryFactory,
@@ -115,6 +115,13 @@ def paper_page_path(user, subscription, digest, papers):
     return papers[0].get_absolute_url()
 
 
+def ratings_path(user, subscription, digest, papers):
+    """The ratings page with one rating of each kind."""
+    Feedback.objects.create(user=user, paper=papers[0], kind=Feedback.Kind.MORE)
+    Feedback.objects.create(user=user, paper=papers[1], kind=Feedback.Kind.LESS)
+    return reverse("accounts:ratings")
+
+
 def confirm_email_path(user, *_):
     address = EmailAddress.objects.create(user=UserFactory(verified=False), email="new@example.org")
     return reverse("account_confirm_email", args=[EmailConfirmationHMAC(address).key])
@@ -156,6 +163,7 @@ PAGES = {
     ),
     "onboarding": logged_in(lambda *_: reverse("accounts:onboarding")),
     "settings": logged_in(lambda *_: reverse("accounts:settings")),
+    "ratings": logged_in(ratings_path),
     "archive": logged_in(lambda *_: reverse("archive")),
     "archive-digest": logged_in(
         lambda u, s, digest, p: reverse("archive_digest", args=[digest.pk])

@@ -76,10 +76,11 @@ def test_the_page_says_what_ratings_do_and_how_to_rate_when_there_are_none(clien
     assert "You might also like" in page  # what the model fills, said on the page
 
 
-def test_hundreds_of_ratings_are_paginated(client, reader):
+def test_hundreds_of_ratings_are_paginated(client, reader, django_assert_max_num_queries):
     for n in range(120):
         rate(reader, PaperFactory(title=f"Paper number {n:03d}"), "more", days_ago=n)
-    first = client.get(reverse("accounts:ratings"))
+    with django_assert_max_num_queries(4):  # session, user, count, one page of ratings
+        first = client.get(reverse("accounts:ratings"))
     assert len(first.context["page"].object_list) == 50
     assert "Paper number 000" in first.content.decode()
     assert "Paper number 119" not in first.content.decode()

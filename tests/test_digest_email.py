@@ -204,7 +204,7 @@ def test_a_paper_that_looks_like_a_template_renders_as_text(subscription):
     assert title in message.body
 
 
-def test_a_featured_paper_nothing_matched_says_the_editors_picked_it(db):
+def test_a_featured_paper_nothing_matched_says_the_curators_featured_it(db):
     digest = DigestFactory(papers_total=1)
     DigestItemFactory(
         digest=digest,
@@ -213,8 +213,8 @@ def test_a_featured_paper_nothing_matched_says_the_editors_picked_it(db):
         hits=[],
     )
     message = render_digest_email(digest)
-    assert "Picked by the editors" in html_of(message)
-    assert "   picked by the editors\n" in message.body
+    assert "Featured by the curators" in html_of(message)
+    assert "   featured by the curators\n" in message.body
 
 
 def test_a_curators_edit_shows_in_the_next_email(subscription):

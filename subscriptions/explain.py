@@ -65,21 +65,23 @@ def tidy(text: object, limit: int | None = None) -> str:
 
 # --- Lines: a reason as parts to mark up ------------------------------------------------------
 
-PLAIN, TERM, TITLE, QUOTE, NAME = "", "term", "title", "quote", "name"
-_TEXT = {PLAIN: "{}", TERM: "`{}`", TITLE: "*{}*", QUOTE: "“{}”", NAME: "({})"}
+PLAIN, TERM, TITLE, QUOTE, NAME, ONLY_NAME = "", "term", "title", "quote", "name", "only-name"
+_TEXT = {PLAIN: "{}", TERM: "`{}`", TITLE: "*{}*", QUOTE: "“{}”", NAME: "({})", ONLY_NAME: "({})"}
 _HTML = {
     PLAIN: "{}",
     TERM: "<strong>{}</strong>",
     TITLE: "<em>{}</em>",
     QUOTE: "“{}”",
-    NAME: "· <em>{}</em>",
+    NAME: "· <em>{}</em>",  # after what it matched
+    ONLY_NAME: "<em>{}</em>",  # a match that says only which subscription it came from
 }
 
 
 @dataclass(frozen=True)
 class Line:
     """One reason: ``(kind, text)`` parts — plain words, a matched ``term``, a paper's
-    ``title``, the reader's own words (``quote``), a subscription's ``name``."""
+    ``title``, the reader's own words (``quote``), a subscription's ``name`` (``only-name``
+    when nothing else is said of its match)."""
 
     parts: tuple[tuple[str, str], ...]
 
@@ -167,7 +169,11 @@ class Reason:
             if term.fields:
                 found.append((PLAIN, f" in {term.where}"))
         if self.subscription:
-            found += [(PLAIN, " ") if self.terms else (PLAIN, ""), (NAME, self.subscription)]
+            found += (
+                [(PLAIN, " "), (NAME, self.subscription)]
+                if self.terms
+                else [(ONLY_NAME, self.subscription)]
+            )
         return found
 
 

@@ -375,11 +375,14 @@ def test_a_quiet_day_with_suggestions_says_nothing_matched(subscription):
     assert "No new papers matched" in message.body and "== You might also like ==" in message.body
 
 
-def test_the_largest_digest_with_suggestions_stays_under_gmails_clip_size(subscription):
+@pytest.mark.parametrize("papers", [48, 100])
+def test_a_long_digest_with_suggestions_stays_under_gmails_clip_size(subscription, papers):
+    # Past the clip size the later papers lose their abstracts, suggestions included; when
+    # papers must be cut, the suggestions go first, and the counts name only matched papers.
     rows = sorted(real_rows(), key=lambda row: len(row["abstract"]), reverse=True)
     subscription.owner.papers_per_digest = 100
     subscription.owner.save()
-    for row in rows[:100]:
+    for row in rows[:papers]:
         add_paper(
             subscription,
             terms=(("zero-shot", "abstract"), ("learning", "title")),
@@ -390,10 +393,17 @@ def test_the_largest_digest_with_suggestions_stays_under_gmails_clip_size(subscr
             code_url="https://github.com/example/a-rather-long-repository-name",
         )
     digest = build_digest(subscription.owner, now=NOW)
-    add_suggestions(digest, 3, abstract=rows[0]["abstract"])
+    add_suggestions(digest, 3, abstract="A suggestion's own abstract.")
     message = render_digest_email(digest)
     html = html_of(message)
     assert len(html.encode()) <= 102 * 1024
     assert links.unsubscribe_url(subscription.owner) in html
-    matched = html[: html.find("You might also like")].count("More like this")
-    assert f"{matched} of 100 new papers" in message.subject or matched == 100
+    if papers == 48:
+        assert message.subject == "48 new papers for you — Tue 24 Nov"
+        assert html.index("You might also like") < html.index("Suggested paper 3")
+        assert "A suggestion's own abstract." not in html
+        assert html.count("More like this") == 48 + 3
+    else:
+        shown = html.count("More like this")
+        assert "You might also like" not in html and "Suggested paper" not in message.body
+        assert message.subject == f"{shown} of 100 new papers for you — Tue 24 Nov"

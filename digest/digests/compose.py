@@ -6,6 +6,13 @@ is not lost, and a new subscription brings recent papers). Papers already sent t
 never candidates again — the database enforces it too (``DigestItem`` unique per user × paper).
 Windows chain, so a day without a digest (weekend, paused, nothing matched) loses nothing.
 
+Papers are ranked by the one hybrid score (``subscriptions.ranking.fair_order``), and each item
+keeps in ``hits`` what its reasons need — the words that matched, how close in meaning it is to
+an interest, the liked paper it is close to — so the email sent today and the web page read
+later say the same (``subscriptions.explain``). A reader who rated papers also gets "You might
+also like": a few papers no subscription matched, close to ones they liked, after the rest and
+not counted with them.
+
 ``plan_digests`` only reads, for a set of users at once (the scheduler's chunk) or one
 (``plan_digest``); ``write_digest`` writes a user's plan — Digest, DigestItems and the Delivery
 outbox row — in one transaction; ``build_digest`` plans and writes for one user;
@@ -256,8 +263,8 @@ class _Liked:
     paper they liked (``semantic.Background.spread``), to say "close to X" in z."""
 
     model: ReaderModel
-    means: np.ndarray
-    sds: np.ndarray
+    means: np.ndarray | None  # None when the reader liked nothing (only "not relevant")
+    sds: np.ndarray | None
 
     def nearest(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per paper (rows), the index of the nearest liked paper (``nearest_liked``) and how
@@ -360,7 +367,7 @@ def _suggestions(
     starts: dict[int, dt.datetime],
     now: dt.datetime,
 ) -> dict[int, list[_Suggestion]]:
-    """The "You might also like" papers, per reader with a model: up to ``DIGEST_SUGGESTIONS`` papers
+    """Suggestions, per reader with a model: up to ``DIGEST_SUGGESTIONS`` papers
     first seen in their window that none of their subscriptions matched, not sent, rated or
     hidden, that their model raises (a positive correction) and that are close to a paper they
     liked; best first by the hybrid score (the model's term; upvotes break ties). The window's

@@ -270,6 +270,9 @@ DIGEST_DEFAULT_HOUR = envint("DIGEST_DEFAULT_HOUR", 7)
 DIGEST_DEFAULT_MAX_PAPERS = envint("DIGEST_DEFAULT_MAX_PAPERS", 25)
 # A subscriber's first digest looks this far back, so it is not empty on day one.
 DIGEST_FIRST_LOOKBACK_DAYS = envint("DIGEST_FIRST_LOOKBACK_DAYS", 7)
+# "You might also like": at most this many papers no subscription matched, close to ones the
+# reader liked, after the matched papers of a reader who rated some (0: none).
+DIGEST_SUGGESTIONS = envint("DIGEST_SUGGESTIONS", 3)
 ARXIV_USER_AGENT = os.environ.get(
     "ARXIV_USER_AGENT", f"Paperboy/0.1 (+{SITE_URL}; mailto:{DEFAULT_FROM_EMAIL})"
 )

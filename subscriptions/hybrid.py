@@ -51,18 +51,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from subscriptions import explain
+
 KEYWORD_WEIGHT = 3.0
 READER_WEIGHT = 2.0
 FEATURED_BONUS = 1000.0
 UPVOTE_WEIGHT = 1e-7
 MAX_TIEBREAK_UPVOTES = 4_999
-# Said "close in meaning" only when the paper is this many spreads above the typical paper
-# (strictness 2's threshold): below it, closeness is not a reason a reader would recognise.
-CLOSE_IN_MEANING_Z = 1.5
-# "close to X, which you liked" is said when the paper is that close to X too (in spreads above
-# the typical paper's closeness to X) and the reader's model, if any, did not lower it.
-
-FIELD_ORDER = {"title": 0, "abstract": 1, "author": 2, "category": 3}
+# Said "close in meaning" only when the paper is this many spreads above the typical paper; "close
+# to X, which you liked" when the paper is that close to X too (in spreads above the typical
+# paper's closeness to X) and the reader's model, if any, did not lower it. Defined with the
+# wording, in ``subscriptions.explain``.
+CLOSE_IN_MEANING_Z = explain.CLOSE_IN_MEANING_Z
 
 
 @dataclass(frozen=True)
@@ -120,38 +120,32 @@ def rank(evidence: Evidence) -> Ranked:
 
 
 def reasons(evidence: Evidence) -> list[str]:
-    found = []
-    if evidence.featured:
-        found.append("featured by the curators")
-    if evidence.hits:
-        found.append(matched_reason(evidence.hits))
+    """The reasons to show for one paper, worded as everywhere else (``subscriptions.explain``):
+    the evidence as the entries a digest stores, said only where it bears them out."""
+    entries: list[dict] = list(evidence.hits)
     interest = " ".join(evidence.interest.split())
     # An interest of example papers only has no words to quote: the nearest example is the
     # reason then (``liked_title``).
-    if interest and evidence.similarity is not None and evidence.similarity >= CLOSE_IN_MEANING_Z:
-        found.append(f"close in meaning to your interest “{interest}”")
+    if interest and evidence.similarity is not None:
+        entries.append(
+            {"field": explain.MEANING, "term": interest, "similarity": evidence.similarity}
+        )
     if (
         evidence.liked_title
         and evidence.liked_similarity is not None
-        and evidence.liked_similarity >= CLOSE_IN_MEANING_Z
         and (evidence.reader is None or evidence.reader > 0)
     ):
-        found.append(f"close to *{' '.join(evidence.liked_title.split())}*, which you liked")
-    if evidence.upvotes > 0:
-        found.append(f"{evidence.upvotes} upvote{'s' if evidence.upvotes != 1 else ''}")
-    return found
-
-
-def matched_reason(hits: Sequence[dict[str, str]]) -> str:
-    """``matched `zero-shot` in title and abstract, `CLIP` in abstract``."""
-    fields_by_term: dict[str, list[str]] = {}
-    for hit in sorted(hits, key=lambda hit: FIELD_ORDER.get(hit["field"], 9)):
-        fields = fields_by_term.setdefault(hit["term"], [])
-        if hit["field"] not in fields:
-            fields.append(hit["field"])
-    return "matched " + ", ".join(
-        f"`{term}` in {' and '.join(fields)}" for term, fields in fields_by_term.items()
-    )
+        entries.append(
+            {
+                "field": explain.LIKED,
+                "term": evidence.liked_title,
+                "similarity": evidence.liked_similarity,
+            }
+        )
+    return [
+        str(line)
+        for line in explain.lines(entries, featured=evidence.featured, upvotes=evidence.upvotes)
+    ]
 
 
 def normalise_keyword(scores: np.ndarray) -> np.ndarray:

@@ -6,19 +6,25 @@ idfs), so title matches rank above abstract matches and rare terms above common 
 upvotes only break ties: the relevance is rounded to 3 decimals and ``upvotes × 1e-7`` (capped
 below 0.0005) is added, so ``order_by("-score")`` already honours them.
 
-**Ranking** (``rank_key``): the one order of papers for a reader, in a preview as in a digest:
-featured papers first, then by score, then by how many of the reader's subscriptions matched,
-by upvotes, newest first, and by id.
+**Ranking** (``rank_key``): the order of a query's preview (its keyword matches: the hybrid
+score of those is the keyword score's order) and the digest's tie-breaker: featured papers
+first, then by score, then by how many of the reader's subscriptions matched, by upvotes, newest
+first, and by id.
 
 **Fair ranking** (``fair_order``): a digest mixes several subscriptions, whose scores are not
 comparable — a broad query's common words and a narrow one's author each score on their own
 scale, and comparing them raw let a broad query crowd the narrow one out (an author's paper
 ranked 42nd of 65, past the 25-paper cap). So featured papers lead as in ``rank_key``, then the
 subscriptions take turns: each one's best paper not placed yet, then each one's second, and so
-on. A subscription's papers are ordered by ``hybrid.combine``: its match score divided by its
-best in this digest (0–1, ``hybrid.normalise_keyword``) plus the reader's own model; within a
-turn the picks go by that normalised score, then ``rank_key``. A paper several subscriptions
-matched is placed once, at the first turn that reaches it.
+on. A subscription's papers are ordered by the one hybrid score (``hybrid.combine``): how close
+in meaning each is to the subscription's interest (z, ``Match.similarity``), plus its keyword
+score divided by the subscription's best in this digest (0–1, ``hybrid.normalise_keyword``),
+plus the reader's own model, featured and upvotes. z and the normalised keyword score are on
+one scale for every subscription, so within a turn the picks go by that score, then
+``rank_key``; featured papers lead by it too. A paper several subscriptions matched is placed
+once, at the first turn that reaches it. For papers a query matched by its words alone (a
+preview), the hybrid order is ``rank_key``'s up to upvote ties: dividing by the best keeps the
+order of scores.
 """
 
 from __future__ import annotations
@@ -120,7 +126,14 @@ class FairItem(Protocol):
 
     @property
     def scores(self) -> Mapping[int, float]:
-        """The match score per subscription (id) that matched the paper."""
+        """The boolean match's score per subscription (id) that matched the paper; 0 for a
+        subscription that matched it by meaning only."""
+        ...
+
+    @property
+    def similarities(self) -> Mapping[int, float | None]:
+        """How close in meaning (z) the paper is to each matching subscription's interest;
+        absent or None for a subscription without one."""
         ...
 
     @property
@@ -128,32 +141,65 @@ class FairItem(Protocol):
         """The reader model's correction for the paper; None without a model or embedding."""
         ...
 
+    @property
+    def upvotes(self) -> int: ...
+
     def rank_key(self) -> tuple: ...
 
 
 Item = TypeVar("Item", bound=FairItem)
 
 
-def fair_order(items: Sequence[Item]) -> list[Item]:
-    """``items`` in the order a reader sees them: featured first (by ``rank_key``), then the
-    reader's subscriptions in turns, each one's best paper not placed yet per turn (see the
-    module docstring); papers no subscription matched last, by ``rank_key``."""
-    featured = sorted((item for item in items if item.featured), key=lambda item: item.rank_key())
-    rest = [item for item in items if not item.featured]
-    # Each subscription's papers, best first by its normalised score plus the reader's model.
-    queues: dict[int, list[tuple[float, tuple, int]]] = {}
-    for subscription_id in sorted({s for item in rest for s in item.scores}):
-        members = [i for i, item in enumerate(rest) if subscription_id in item.scores]
+def hybrid_scores(items: Sequence[FairItem]) -> dict[int, dict[int, float]]:
+    """Per subscription (id), the ``hybrid.combine`` score of each of its papers (by position in
+    ``items``): its keyword score relative to the best among them, its z, the reader's model,
+    featured and upvotes."""
+    found: dict[int, dict[int, float]] = {}
+    for subscription_id in sorted({s for item in items for s in item.scores}):
+        members = [i for i, item in enumerate(items) if subscription_id in item.scores]
         combined = combine(
-            keyword=normalise_keyword(np.array([rest[i].scores[subscription_id] for i in members])),
-            reader=np.array([rest[i].reader or 0.0 for i in members]),
+            keyword=normalise_keyword(
+                np.array([items[i].scores[subscription_id] for i in members])
+            ),
+            similarity=np.array(
+                [items[i].similarities.get(subscription_id) or 0.0 for i in members]
+            ),
+            reader=np.array([items[i].reader or 0.0 for i in members]),
+            featured=np.array([items[i].featured for i in members], dtype=bool),
+            upvotes=np.array([items[i].upvotes for i in members]),
         )
-        queues[subscription_id] = sorted(
-            (-float(value), rest[i].rank_key(), i)
-            for value, i in zip(combined, members, strict=True)
+        found[subscription_id] = dict(zip(members, combined.tolist(), strict=True))
+    return found
+
+
+def fair_order(items: Sequence[Item]) -> list[tuple[Item, float]]:
+    """``items`` in the order a reader sees them, each with the hybrid score it was placed by
+    (the best of its subscriptions'): featured first, then the reader's subscriptions in turns,
+    each one's best paper not placed yet per turn (see the module docstring); papers no
+    subscription matched last. Ties go by ``rank_key``."""
+    by_subscription = hybrid_scores(items)
+    best: dict[int, float] = {}
+    for scores in by_subscription.values():
+        for i, value in scores.items():
+            best[i] = max(best.get(i, value), value)
+    for i, item in enumerate(items):
+        if i not in best:  # no subscription matched it: featured everywhere, say
+            best[i] = float(
+                combine(reader=item.reader or 0.0, featured=item.featured, upvotes=item.upvotes)
+            )
+
+    def by_score(i: int) -> tuple:
+        return (-best[i], items[i].rank_key())
+
+    featured = sorted((i for i, item in enumerate(items) if item.featured), key=by_score)
+    queues = {
+        subscription_id: sorted(
+            (-value, items[i].rank_key(), i) for i, value in scores.items() if not items[i].featured
         )
-    placed: set[int] = set()
-    ordered: list[Item] = list(featured)
+        for subscription_id, scores in by_subscription.items()
+    }
+    placed: set[int] = set(featured)
+    ordered = list(featured)
     heads = dict.fromkeys(queues, 0)
     while True:
         turn = []
@@ -167,6 +213,6 @@ def fair_order(items: Sequence[Item]) -> list[Item]:
                 placed.add(queue[position][2])
         if not turn:
             break
-        ordered += [rest[i] for _, _, i in sorted(turn)]
-    unmatched = [item for i, item in enumerate(rest) if i not in placed]
-    return ordered + sorted(unmatched, key=lambda item: item.rank_key())
+        ordered += [i for _, _, i in sorted(turn)]
+    ordered += sorted((i for i in range(len(items)) if i not in placed), key=by_score)
+    return [(items[i], best[i]) for i in ordered]

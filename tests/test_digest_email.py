@@ -204,7 +204,7 @@ def test_a_paper_that_looks_like_a_template_renders_as_text(subscription):
     assert title in message.body
 
 
-def test_a_featured_paper_nothing_matched_says_the_editors_picked_it(db):
+def test_a_featured_paper_nothing_matched_says_the_curators_featured_it(db):
     digest = DigestFactory(papers_total=1)
     DigestItemFactory(
         digest=digest,
@@ -213,8 +213,8 @@ def test_a_featured_paper_nothing_matched_says_the_editors_picked_it(db):
         hits=[],
     )
     message = render_digest_email(digest)
-    assert "Picked by the editors" in html_of(message)
-    assert "   picked by the editors\n" in message.body
+    assert "Featured by the curators" in html_of(message)
+    assert "   featured by the curators\n" in message.body
 
 
 def test_a_curators_edit_shows_in_the_next_email(subscription):
@@ -323,3 +323,87 @@ def test_an_ordinary_digest_shows_every_abstract(subscription):
     papers = [add_paper(subscription, abstract=f"Abstract number {n}. " * 40) for n in range(25)]
     html = html_of(render_digest_email(build_digest(subscription.owner, now=NOW)))
     assert all(f"Abstract number {n}." in html for n in range(len(papers)))
+
+
+def add_suggestions(digest, count: int, **paper_fields) -> list:
+    """ "You might also like" items after ``digest``'s others, as compose writes them: close to
+    a paper the reader liked (``tests/test_digests.py`` checks that they are)."""
+    last = max(digest.items.values_list("rank", flat=True), default=0)
+    return [
+        DigestItemFactory(
+            digest=digest,
+            rank=last + n,
+            section=DigestItem.Section.SUGGESTED,
+            hits=[{"field": "liked", "term": "A paper you liked", "paper_id": 1, "similarity": 2}],
+            paper=PaperFactory(**{"title": f"Suggested paper {n}", **paper_fields}),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def test_suggestions_come_last_under_their_own_heading_and_are_not_counted(subscription):
+    subscription.owner.papers_per_digest = 2
+    subscription.owner.save()
+    for n in range(3):
+        add_paper(subscription, title=f"Matched paper {n}", score=10 - n)
+    digest = build_digest(subscription.owner, now=NOW)
+    add_suggestions(digest, 2)
+    message = render_digest_email(digest)
+    html, text = html_of(message), message.body
+    assert message.subject == "2 of 3 new papers for you — Tue 24 Nov"
+    assert "The best 2 are below; all 3 on the web" in text
+    body = html[html.index("2 of 3 new papers") :]
+    assert body.index("Matching your subscriptions") < body.index("Matched paper 1")
+    assert body.index("Matched paper 1") < body.index("You might also like")
+    assert body.index("You might also like") < body.index("Suggested paper 1")
+    assert "not counted above" in html
+    assert "== You might also like ==\nNot from your subscriptions and not counted above" in text
+    # Numbered as what matched is numbered; the suggestions are listed, each with its reason.
+    assert "\n2. Matched paper 1\n" in text and "\n- Suggested paper 1\n" in text
+    assert text.count("close to *A paper you liked*, which you liked") == 2
+    assert "Close to <em>A paper you liked</em>, which you liked" in html
+    assert html.count("More like this") == 4  # feedback links under every paper
+
+
+def test_a_quiet_day_with_suggestions_says_nothing_matched(subscription):
+    subscription.owner.skip_empty = False
+    subscription.owner.save()
+    digest = build_digest(subscription.owner, now=NOW)
+    add_suggestions(digest, 1)
+    message = render_digest_email(digest)
+    assert message.subject == "Nothing new for you — Tue 24 Nov"
+    assert "No new papers matched" in message.body and "== You might also like ==" in message.body
+
+
+@pytest.mark.parametrize("papers", [48, 100])
+def test_a_long_digest_with_suggestions_stays_under_gmails_clip_size(subscription, papers):
+    # Past the clip size the later papers lose their abstracts, suggestions included; when
+    # papers must be cut, the suggestions go first, and the counts name only matched papers.
+    rows = sorted(real_rows(), key=lambda row: len(row["abstract"]), reverse=True)
+    subscription.owner.papers_per_digest = 100
+    subscription.owner.save()
+    for row in rows[:papers]:
+        add_paper(
+            subscription,
+            terms=(("zero-shot", "abstract"), ("learning", "title")),
+            title=row["title"],
+            abstract=row["abstract"],
+            authors=[f"Author Number{n} Longname" for n in range(40)],
+            abs_url="https://arxiv.org/abs/2601.00001",
+            code_url="https://github.com/example/a-rather-long-repository-name",
+        )
+    digest = build_digest(subscription.owner, now=NOW)
+    add_suggestions(digest, 3, abstract="A suggestion's own abstract.")
+    message = render_digest_email(digest)
+    html = html_of(message)
+    assert len(html.encode()) <= 102 * 1024
+    assert links.unsubscribe_url(subscription.owner) in html
+    if papers == 48:
+        assert message.subject == "48 new papers for you — Tue 24 Nov"
+        assert html.index("You might also like") < html.index("Suggested paper 3")
+        assert "A suggestion's own abstract." not in html
+        assert html.count("More like this") == 48 + 3
+    else:
+        shown = html.count("More like this")
+        assert "You might also like" not in html and "Suggested paper" not in message.body
+        assert message.subject == f"{shown} of 100 new papers for you — Tue 24 Nov"

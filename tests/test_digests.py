@@ -12,7 +12,9 @@ from digest.digests.compose import build_digest, plan_digest, plan_digests, prev
 from digest.digests.email import render_digest_email
 from digest.digests.models import Delivery, Digest, DigestItem, Suppression
 from digest.papers.models import Paper
-from subscriptions.embeddings import embed_new_papers
+from subscriptions import explain, hybrid, semantic
+from subscriptions.embeddings import embed_new_papers, from_bytes, stack
+from subscriptions.hybrid import combine
 from subscriptions.models import Feedback, Match
 from tests.factories import DigestFactory, PaperFactory, SubscriptionFactory, UserFactory
 from tests.realpapers import real_rows
@@ -123,7 +125,8 @@ def test_hits_are_merged_across_subscriptions_and_remember_which_matched(user, s
     vision = SubscriptionFactory(owner=user, name="Vision", query="CLIP")
     match(vision, both, terms=[("CLIP", "abstract")], score=3)
     item = build_digest(user, now=NOW).items.get()
-    assert item.score == 3
+    # Ranked by the hybrid score: each subscription's keyword score relative to its best.
+    assert item.score == pytest.approx(combine(keyword=1.0, upvotes=both.upvotes))
     assert {(h["term"], h["subscription"]) for h in item.hits} == {
         ("zero-shot", "Zero-shot"),
         ("CLIP", "Vision"),
@@ -407,10 +410,10 @@ def test_two_subscriptions_take_turns_whatever_their_scores(user, subscription):
     ]
 
 
-def recorded_papers(page: str, count: int, *, hours_ago: float) -> list:
+def recorded_papers(page: str, count: int, *, hours_ago: float, skip: int = 0) -> list:
     """``count`` real papers of one recorded Hugging Face listing (``001`` is a search for
-    CLIP, ``004`` one for "deep"), first seen ``hours_ago``."""
-    rows = [row for row in real_rows() if row["page"].startswith(page)][:count]
+    CLIP, ``004`` one for "deep"), after its first ``skip``, first seen ``hours_ago``."""
+    rows = [row for row in real_rows() if row["page"].startswith(page)][skip : skip + count]
     return [paper(hours_ago, title=row["title"], abstract=row["abstract"]) for row in rows]
 
 
@@ -438,7 +441,10 @@ def test_a_liked_papers_neighbours_rise_and_a_disliked_papers_neighbours_fall_in
         everything = SubscriptionFactory(owner=user, name="Everything", query="model")
         for each in new_clip + new_deep:
             match(everything, each, terms=[("model", "abstract")], score=2)
-    assert embed_new_papers() == 20
+    # Also new today, matched by nothing: candidates for "You might also like".
+    other_clip = recorded_papers("001", 5, hours_ago=2, skip=10)
+    other_deep = recorded_papers("004", 5, hours_ago=2, skip=10)
+    assert embed_new_papers() == 30
 
     plans = plan_digests([reader, control], now=NOW)
 
@@ -449,3 +455,211 @@ def test_a_liked_papers_neighbours_rise_and_a_disliked_papers_neighbours_fall_in
     assert places(control, new_deep) == [1, 2, 3, 4, 5]
     assert places(reader, new_clip)[0] == 1 and places(reader, new_deep)[-1] == 10
     assert sum(places(reader, new_clip)) < sum(places(reader, new_deep))
+    # Of the papers nothing matched, the liked ones' neighbours are suggested, the disliked
+    # ones' never; the reader who rated nothing gets no suggestions.
+    picks = {item.paper_id for item in suggested(plans[reader.pk])}
+    assert picks and picks <= {each.id for each in other_clip}
+    assert not picks & {each.id for each in other_deep}
+    assert not suggested(plans[control.pk])
+
+
+# --- The hybrid ranking, reasons and "You might also like" ---------------------------------------
+
+
+def test_a_paper_matched_by_meaning_only_is_in_the_digest_with_its_close_in_meaning_reason(user):
+    # The match step's contract: a paper matched by meaning only has no hits, score 0 and its
+    # z as ``similarity``.
+    adapting = SubscriptionFactory(
+        owner=user, name="Adaptation", query="", interest="test-time adaptation"
+    )
+    close = paper(title="Adapting models while they run")
+    matched = match(adapting, close, terms=[], score=0)
+    Match.objects.filter(pk=matched.pk).update(similarity=2.4)
+    [item] = build_digest(user, now=NOW).items.all()
+    assert item.paper_id == close.id
+    assert explain.explain(item.hits) == (
+        "close in meaning to your interest “test-time adaptation” (Adaptation)"
+    )
+
+
+def test_within_one_subscription_a_paper_close_in_meaning_outranks_a_weak_keyword_match(user):
+    both = SubscriptionFactory(
+        owner=user, name="Adaptation", query="adaptation", interest="test-time adaptation"
+    )
+    strong, weak, meaning_only = paper(), paper(), paper()
+    for each, score, z, terms in (
+        (strong, 10.0, 0.5, [("adaptation", "title")]),
+        (weak, 1.0, 0.2, [("adaptation", "abstract")]),
+        (meaning_only, 0.0, 2.5, []),
+    ):
+        Match.objects.filter(pk=match(both, each, terms=terms, score=score).pk).update(similarity=z)
+    digest = build_digest(user, now=NOW)
+    # z + 3 × keyword / best keyword: 0.5 + 3 = 3.5, then 2.5 + 0, then 0.2 + 0.3 = 0.5. The
+    # keyword score alone put the weak match second.
+    assert ranked_ids(digest) == [strong.id, meaning_only.id, weak.id]
+    scores = dict(digest.items.values_list("paper_id", "score"))
+    assert scores == pytest.approx(
+        {
+            strong.id: combine(keyword=1.0, similarity=0.5, upvotes=strong.upvotes),
+            meaning_only.id: combine(keyword=0.0, similarity=2.5, upvotes=meaning_only.upvotes),
+            weak.id: combine(keyword=0.1, similarity=0.2, upvotes=weak.upvotes),
+        }
+    )
+
+
+def test_an_interest_of_example_papers_names_the_example_nearest_to_the_paper(user):
+    clip, deep = (
+        recorded_papers("001", 3, hours_ago=24 * 30),
+        recorded_papers("004", 2, hours_ago=1),
+    )
+    examples = [clip[0], deep[0]]
+    like_these = SubscriptionFactory(owner=user, name="Like these", query="")
+    like_these.examples.set(examples)
+    new_clip = clip[1]
+    Paper.objects.filter(pk=new_clip.pk).update(created_at=NOW - dt.timedelta(hours=2))
+    assert embed_new_papers() == 5
+    Match.objects.filter(pk=match(like_these, new_clip, terms=[], score=0).pk).update(
+        similarity=2.0
+    )
+    [item] = build_digest(user, now=NOW).items.all()
+    vectors = {p.pk: from_bytes(p.embedding) for p in Paper.objects.all()}
+    nearest = max(examples, key=lambda e: float(vectors[e.pk] @ vectors[new_clip.pk]))
+    assert nearest == clip[0]
+    assert explain.explain(item.hits) == (
+        f"close in meaning to your example papers, nearest to *{nearest.title}* (Like these)"
+    )
+
+
+def rated_reader(papers_per_digest: int = 25):
+    """A reader who liked five CLIP papers and judged five "deep" papers not relevant, in
+    earlier digests, with one subscription matching a paper today."""
+    reader = UserFactory(papers_per_digest=papers_per_digest)
+    clip = recorded_papers("001", 5, hours_ago=24 * 30)
+    deep = recorded_papers("004", 5, hours_ago=24 * 30)
+    for liked, disliked in zip(clip, deep, strict=True):
+        Feedback.objects.create(user=reader, paper=liked, kind=Feedback.Kind.MORE)
+        Feedback.objects.create(user=reader, paper=disliked, kind=Feedback.Kind.LESS)
+    return reader, clip
+
+
+def suggested(plan) -> list[DigestItem]:
+    return [item for item in plan.items if item.section == DigestItem.Section.SUGGESTED]
+
+
+def test_suggestions_are_unmatched_unsent_close_to_a_liked_paper_and_at_most_the_setting(
+    db, settings
+):
+    settings.DIGEST_SUGGESTIONS = 3
+    reader, liked = rated_reader()
+    unrated = UserFactory()
+    # New today: CLIP papers (what the reader liked) and "deep" ones (what they did not).
+    new_clip = recorded_papers("001", 25, hours_ago=3, skip=5)
+    recorded_papers("004", 10, hours_ago=3, skip=5)
+    matched, sent_before, hidden, rated = new_clip[:4], new_clip[4], new_clip[5], new_clip[6]
+    Paper.objects.filter(pk=hidden.pk).update(hidden=True)
+    Feedback.objects.create(user=reader, paper=rated, kind=Feedback.Kind.LESS)
+    old = DigestFactory(
+        user=reader, date=dt.date(2026, 11, 1), period_end=NOW - dt.timedelta(days=1)
+    )
+    DigestItem.objects.create(digest=old, user=reader, paper=sent_before, rank=1)
+    off = SubscriptionFactory(owner=reader, name="Off", enabled=False)
+    match(off, new_clip[7])  # matched by a subscription, if a paused one: not a suggestion
+    for user in (reader, unrated):
+        everything = SubscriptionFactory(owner=user, name="Everything", query="model")
+        for each in matched:
+            match(everything, each, terms=[("model", "abstract")])
+    embed_new_papers()
+
+    plans = plan_digests([reader, unrated], now=NOW)
+
+    assert suggested(plans[unrated.pk]) == []
+    picks = suggested(plans[reader.pk])
+    assert len(picks) == 3
+    never = {p.id for p in [*matched, sent_before, hidden, rated, new_clip[7]]}
+    assert not {item.paper_id for item in picks} & never
+    assert {item.paper_id for item in picks} <= {p.id for p in new_clip}
+    plan = plans[reader.pk]
+    assert plan.digest.papers_total == len(matched)  # suggestions are not counted
+    assert [item.rank for item in plan.items] == list(range(1, len(plan.items) + 1))
+    assert plan.items[-3:] == picks  # after the matched papers
+    # Each with the one true reason: close to a paper this reader liked, in z.
+    liked_ids = set(
+        Feedback.objects.filter(user=reader, kind="more").values_list("paper_id", flat=True)
+    )
+    window = Paper.objects.filter(created_at__gt=NOW - dt.timedelta(days=7), hidden=False)
+    background = semantic.Background.of(stack(window.values_list("embedding", flat=True)))
+    for item in picks:
+        [entry] = item.hits
+        assert entry["field"] == "liked" and entry["paper_id"] in liked_ids
+        assert entry["term"] == Paper.objects.get(pk=entry["paper_id"]).title
+        assert entry["similarity"] == pytest.approx(
+            z_between(item.paper_id, entry["paper_id"], background), abs=1e-4
+        )
+        assert entry["similarity"] >= hybrid.CLOSE_IN_MEANING_Z
+        assert explain.explain(item.hits) == f"close to *{entry['term']}*, which you liked"
+
+
+def z_between(paper_id: int, liked_id: int, background) -> float:
+    paper_vector, liked_vector = (
+        from_bytes(Paper.objects.get(pk=pk).embedding) for pk in (paper_id, liked_id)
+    )
+    means, sds = background.spread(liked_vector[None, :])
+    return float((paper_vector @ liked_vector - means[0]) / sds[0])
+
+
+def test_no_suggestions_when_the_setting_is_zero_or_nothing_is_close(db, settings):
+    reader, _ = rated_reader()
+    recorded_papers("001", 12, hours_ago=3, skip=5)
+    embed_new_papers()
+    settings.DIGEST_SUGGESTIONS = 0
+    assert suggested(plan_digest(reader, now=NOW)) == []
+    settings.DIGEST_SUGGESTIONS = 3
+    assert len(suggested(plan_digest(reader, now=NOW))) == 3
+    # A week later nothing is new: nothing to suggest.
+    assert suggested(plan_digest(reader, now=NOW + dt.timedelta(days=8))) == []
+
+
+def test_suggestions_alone_make_no_digest_for_someone_who_skips_empty_ones(db):
+    reader, _ = rated_reader()
+    recorded_papers("001", 12, hours_ago=3, skip=5)
+    embed_new_papers()
+    assert len(suggested(plan_digest(reader, now=NOW))) == 3
+    assert build_digest(reader, now=NOW) is None
+
+
+def test_a_matched_paper_the_model_raises_says_which_liked_paper_it_is_close_to(db):
+    reader, liked = rated_reader()
+    new_clip = recorded_papers("001", 5, hours_ago=3, skip=5)
+    new_deep = recorded_papers("004", 5, hours_ago=3, skip=5)
+    everything = SubscriptionFactory(owner=reader, name="Everything", query="model")
+    for each in new_clip + new_deep:
+        match(everything, each, terms=[("model", "abstract")])
+    embed_new_papers()
+    items = {item.paper_id: item for item in plan_digest(reader, now=NOW).items}
+    said = {
+        paper_id: [hit for hit in item.hits if hit.get("field") == "liked"]
+        for paper_id, item in items.items()
+    }
+    assert any(said[p.id] for p in new_clip)
+    assert not any(said[p.id] for p in new_deep)
+    liked_titles = {p.title for p in liked}
+    for entries in said.values():
+        assert all(
+            e["term"] in liked_titles and e["similarity"] >= hybrid.CLOSE_IN_MEANING_Z
+            for e in entries
+        )
+
+
+def test_planning_a_chunk_of_rated_readers_costs_the_same_queries_as_one(
+    db, django_assert_max_num_queries
+):
+    readers = [rated_reader()[0] for _ in range(3)]
+    today = recorded_papers("001", 15, hours_ago=3, skip=5)
+    for reader in readers:
+        match(SubscriptionFactory(owner=reader, query="model"), today[-1])
+    embed_new_papers()
+    # Window starts, matches, featured everywhere, ratings, the window's embeddings, what each
+    # reader has had (matched, sent, rated), the papers: the same for one reader or three.
+    with django_assert_max_num_queries(7):
+        plans = plan_digests(readers, now=NOW, full=True)
+    assert all(len(suggested(plan)) == 3 for plan in plans.values())

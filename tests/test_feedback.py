@@ -131,3 +131,40 @@ def test_every_paper_in_the_digest_email_has_working_feedback_links(client):
     client.post(path_of(more[1]))
     feedback = Feedback.objects.get(user=item.user, paper=item.paper)
     assert feedback.kind == "less"  # "not relevant" came second for the first paper
+
+
+def test_a_suggested_papers_links_work_without_login_and_a_tampered_one_says_it_is_not_valid():
+    from django.test import Client
+
+    from digest.digests.email import render_digest_email
+    from digest.digests.models import DigestItem
+    from tests.factories import DigestItemFactory
+    from tests.mailhelpers import URL
+
+    matched = DigestItemFactory(paper__title="Matched paper")
+    suggested = DigestItemFactory(
+        digest=matched.digest,
+        section=DigestItem.Section.SUGGESTED,
+        paper__title="Suggested paper",
+        hits=[{"field": "liked", "term": "Liked", "paper_id": matched.paper_id, "similarity": 2}],
+    )
+    text = render_digest_email(matched.digest).body
+    section = text[text.index("== You might also like ==") :]
+    more, less = [url for url in URL.findall(section) if "/f/" in url]
+    browser = Client(enforce_csrf_checks=True)  # a mail client's browser: no session, no cookie
+    page = browser.get(path_of(more))
+    assert page.status_code == 200 and "More papers like this?" in page.content.decode()
+    assert "Suggested paper" in page.content.decode()
+    assert not Feedback.objects.exists()  # a scanner following the link votes nothing
+    assert browser.post(path_of(more)).status_code == 200
+    assert Feedback.objects.get(user=matched.user, paper=suggested.paper).kind == "more"
+    # Another paper's id under this link's signature is refused, with a page that says so.
+    user_id, paper_id, rest = path_of(less).rstrip("/").rsplit("/", 1)[1].split("-", 2)
+    forged = f"{user_id}-{matched.paper_id}-{rest}"
+    for response in (
+        browser.get(reverse("feedback", args=[forged])),
+        browser.post(reverse("feedback", args=[forged])),
+    ):
+        assert response.status_code == 404
+        assert "This link is not valid" in response.content.decode()
+    assert Feedback.objects.count() == 1

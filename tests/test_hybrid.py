@@ -83,7 +83,7 @@ def test_a_keyword_match_in_the_title_is_a_reason():
             ],
         )
     )
-    assert ranked.reasons == ("matched `zero-shot` in title and abstract, `CLIP` in abstract",)
+    assert ranked.reasons == ("matched: `zero-shot` in title and abstract, `CLIP` in abstract",)
     assert ranked.score == pytest.approx(hybrid.KEYWORD_WEIGHT)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from digest.digests.compose import build_digest
 from digest.digests.email import render_digest_email
+from digest.digests.models import DigestItem
 from digest.digests.smtp import signed_bytes
 from subscriptions.models import Match
 from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
@@ -39,7 +40,24 @@ def test_a_real_digest_scores_well_below_spamassassins_threshold(settings):
             hits=[{"term": "zero-shot", "field": "abstract"}],
             score=1.0,
         )
-    message = render_digest_email(build_digest(subscription.owner, now=NOW))
+    digest = build_digest(subscription.owner, now=NOW)
+    # With a "You might also like" section, as a reader who rated papers gets.
+    for rank, row in enumerate(real_rows()[20:23], start=21):
+        DigestItem.objects.create(
+            digest=digest,
+            user=digest.user,
+            rank=rank,
+            section=DigestItem.Section.SUGGESTED,
+            hits=[{"field": "liked", "term": real_rows()[0]["title"], "similarity": 2.0}],
+            paper=PaperFactory(
+                created_at=NOW - dt.timedelta(hours=2),
+                title=row["title"],
+                abstract=row["abstract"],
+                abs_url="https://arxiv.org/abs/2601.00002",
+            ),
+        )
+    message = render_digest_email(digest)
+    assert "You might also like" in message.body
     result = subprocess.run(
         ["spamassassin", "--local", "--test-mode"],
         input=signed_bytes(message),

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from digest.digests import links
 from digest.digests.models import Digest, DigestItem
+from subscriptions.explain import lines
 
 
 def digests_of(user: User) -> QuerySet[Digest]:
@@ -20,19 +21,29 @@ def digests_of(user: User) -> QuerySet[Digest]:
 
 
 def digest_page_context(digest: Digest, *, signed: bool = False) -> dict[str, object]:
+    """The web page of a digest: its sections as the email has them, with the papers that did
+    not fit in the email and the same reasons (``subscriptions.explain``) and feedback links."""
     items = list(
         DigestItem.objects.filter(digest=digest)
         .select_related("paper")
         .order_by("-in_email", "rank", "id")
     )
     for item in items:
+        item.reasons = lines(
+            item.hits,
+            featured=item.section == DigestItem.Section.FEATURED,
+            upvotes=item.paper.upvotes,
+        )
         # Feedback buttons on the web page work like the ones in the email (signed, no login).
         item.more_url = links.feedback_url(digest.user, item.paper, "more")
         item.less_url = links.feedback_url(digest.user, item.paper, "less")
+    suggested = [i for i in items if i.section == DigestItem.Section.SUGGESTED]
+    items = [i for i in items if i.section != DigestItem.Section.SUGGESTED]
     return {
         "digest": digest,
         "featured": [i for i in items if i.section == DigestItem.Section.FEATURED and i.in_email],
         "matched": [i for i in items if i.section != DigestItem.Section.FEATURED and i.in_email],
         "overflow": [i for i in items if not i.in_email],
+        "suggested": suggested,
         "signed": signed,
     }

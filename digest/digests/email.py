@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.crypto import salted_hmac
+from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from digest import mail as composer
@@ -24,7 +25,7 @@ from digest.digests import links
 from digest.digests.abstracts import short_authors, trim_at_sentence
 from digest.digests.models import Delivery, Digest, DigestItem
 from digest.papers.models import Paper
-from subscriptions.explain import explain, reasons
+from subscriptions.explain import lines
 from subscriptions.highlight import highlight  # marks exactly what the matcher matched
 
 TEXT_WIDTH = 72
@@ -121,48 +122,68 @@ def paper_context(paper: Paper) -> dict[str, object]:
 
 def item_context(user: User, item: EmailItem, *, full: bool = True) -> dict[str, object]:
     """One paper as ``user`` gets it: the words that matched marked in its abstract, why it is
-    there, and feedback links signed for ``user`` and the paper. Without ``full`` the email
-    shows no abstract for it (a long digest's later papers: see ``GMAIL_CLIP_BYTES``)."""
+    there (``subscriptions.explain``: the same lines as the web page and the admin), and
+    feedback links signed for ``user`` and the paper. Without ``full`` the email shows no
+    abstract for it (a long digest's later papers: see ``GMAIL_CLIP_BYTES``)."""
     paper = paper_context(item.paper)
     hits = item.hits or []
     featured = item.section == DigestItem.Section.FEATURED
-    why = explain(hits) or ("picked by the editors" if featured else "")
+    why = lines(hits, featured=featured, upvotes=item.paper.upvotes)
     return {
         "rank": item.rank,
+        # Suggestions are not numbered: the numbers count the papers that matched.
+        "number": "-" if item.section == DigestItem.Section.SUGGESTED else f"{item.rank}.",
         "full": full,
         "paper": paper,
         "abstract_html": highlight(str(paper["abstract"]), hits),
         "featured": featured,
-        "reasons": reasons(hits),
-        "why_wrapped": wrap(why) if why else "",
+        "why_html": mark_safe("<br>".join(line.html for line in why)),  # noqa: S308 - escaped
+        "why_wrapped": "\n".join(wrap(str(line)) for line in why),
         "more_url": links.feedback_url(user, item.paper, "more"),
         "less_url": links.feedback_url(user, item.paper, "less"),
     }
 
 
+SUGGESTED_NOTE = (
+    "Not from your subscriptions and not counted above: new papers close to ones you marked "
+    "“more like this”."
+)
+
+
 def sections(
-    user: User, items: Sequence[EmailItem], *, full_abstracts: int | None = None
+    user: User,
+    items: Sequence[EmailItem],
+    *,
+    full_abstracts: int | None = None,
+    suggested: Sequence[EmailItem] = (),
 ) -> list[dict[str, object]]:
     """The email's papers: the featured ones first under their own heading, then the matched
-    ones (headed only when there are featured ones above them). Only the first
-    ``full_abstracts`` papers show their abstract (all with ``None``)."""
+    ones (headed when another section is there too), then the suggested ones under "You might
+    also like". Only the first ``full_abstracts`` papers show their abstract (all with
+    ``None``)."""
+    every = [*items, *suggested]
     shown_whole = (
-        {id(item) for item in list(items)[:full_abstracts]} if full_abstracts is not None else None
+        {id(item) for item in every[:full_abstracts]} if full_abstracts is not None else None
     )
     featured = [i for i in items if i.section == DigestItem.Section.FEATURED]
     matched = [i for i in items if i.section != DigestItem.Section.FEATURED]
-    found: list[tuple[str, list[EmailItem]]] = [("Featured", featured)] if featured else []
+    found: list[tuple[str, str, list[EmailItem]]] = [("Featured", "", featured)] if featured else []
     if matched:
-        found.append(("Matching your subscriptions" if featured else "", matched))
+        headed = featured or suggested
+        found.append(("Matching your subscriptions" if headed else "", "", matched))
+    if suggested:
+        found.append((str(DigestItem.Section.SUGGESTED.label), SUGGESTED_NOTE, list(suggested)))
     return [
         {
             "title": title,
+            "note": note,
+            "note_wrapped": wrap(note, "") if note else "",
             "items": [
                 item_context(user, item, full=shown_whole is None or id(item) in shown_whole)
                 for item in section_items
             ],
         }
-        for title, section_items in found
+        for title, note, section_items in found
     ]
 
 
@@ -175,8 +196,18 @@ def email_context(
     at_most: int | None = None,
 ) -> dict[str, object]:
     items = list(items)
-    shown = [item for item in items if item.in_email][:at_most]
-    total = digest.papers_total if digest.papers_total else len(items)
+    shown = [
+        item for item in items if item.in_email and item.section != DigestItem.Section.SUGGESTED
+    ][:at_most]
+    # Suggestions are few and come last; an email cut down to fit Gmail drops them first.
+    suggested = (
+        [item for item in items if item.in_email and item.section == DigestItem.Section.SUGGESTED]
+        if at_most is None
+        else []
+    )
+    total = digest.papers_total or sum(
+        1 for item in items if item.section != DigestItem.Section.SUGGESTED
+    )
     view_url = links.digest_view_url(digest)
     titles = [" ".join(item.paper.title.split()) for item in shown[:2]]
     return {
@@ -185,7 +216,9 @@ def email_context(
         "headline": headline(total, len(shown)),
         "count": total,
         "shown_count": len(shown),
-        "sections": sections(digest.user, shown, full_abstracts=full_abstracts),
+        "sections": sections(
+            digest.user, shown, full_abstracts=full_abstracts, suggested=suggested
+        ),
         "more_count": max(total - len(shown), 0),
         "more_url": view_url or links.manage_url(),
         "view_url": view_url,

@@ -74,8 +74,10 @@ class Evidence:
     similarity: float | None = None  # z; None without a semantic interest
     interest: str = ""  # the interest's words as the reader wrote them, for the reason
     reader: float | None = None  # the reader model's correction; None without a model
-    liked_title: str | None = None  # the nearest paper the reader liked (or gave as an example)
+    liked_title: str | None = None  # the nearest paper the reader liked
     liked_similarity: float | None = None  # z of this paper's closeness to that one
+    example_title: str | None = None  # the nearest of the subscription's example papers
+    example_similarity: float | None = None  # z of this paper's closeness to that one
     featured: bool = False
     upvotes: int = 0
 
@@ -127,7 +129,7 @@ def reasons(evidence: Evidence) -> list[str]:
         found.append(matched_reason(evidence.hits))
     interest = " ".join(evidence.interest.split())
     # An interest of example papers only has no words to quote: the nearest example is the
-    # reason then (``liked_title``).
+    # reason then (``example_title``).
     if interest and evidence.similarity is not None and evidence.similarity >= CLOSE_IN_MEANING_Z:
         found.append(f"close in meaning to your interest “{interest}”")
     if (
@@ -137,6 +139,13 @@ def reasons(evidence: Evidence) -> list[str]:
         and (evidence.reader is None or evidence.reader > 0)
     ):
         found.append(f"close to *{' '.join(evidence.liked_title.split())}*, which you liked")
+    if (
+        evidence.example_title
+        and evidence.example_similarity is not None
+        and evidence.example_similarity >= CLOSE_IN_MEANING_Z
+    ):
+        title = " ".join(evidence.example_title.split())
+        found.append(f"close to *{title}*, one of your example papers")
     if evidence.upvotes > 0:
         found.append(f"{evidence.upvotes} upvote{'s' if evidence.upvotes != 1 else ''}")
     return found

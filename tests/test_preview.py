@@ -47,12 +47,12 @@ def test_preview_lists_the_matching_papers_best_first_with_their_hits():
 
 @pytest.mark.django_db
 def test_preview_shows_the_best_few_and_counts_them_all():
-    for number in range(PREVIEW_LIMIT + 5):
-        PaperFactory(title=f"Zero-shot {number}", upvotes=number)
+    for number in range(PREVIEW_LIMIT + 5):  # the same text: equally close in meaning
+        PaperFactory(title="Zero-shot parsing", upvotes=number)
     result = run_preview("zero-shot")
     assert result.total == PREVIEW_LIMIT + 5
     assert len(result.hits) == PREVIEW_LIMIT
-    assert result.hits[0].paper.title == f"Zero-shot {PREVIEW_LIMIT + 4}"  # upvotes break ties
+    assert result.hits[0].paper.upvotes == PREVIEW_LIMIT + 4  # upvotes break ties
     assert len(run_preview("zero-shot", limit=None).hits) == PREVIEW_LIMIT + 5
 
 

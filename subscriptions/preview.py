@@ -162,10 +162,7 @@ def run_preview(
     try:
         papers = recommendations.example_papers(result.examples) if result.examples else []
     except recommendations.UnknownPapers as unknown:
-        result.problem = (
-            f"No paper with arXiv id {', '.join(unknown.missing)} here: an example must be a"
-            " paper Paperboy has seen."
-        )
+        result.problem = unknown_examples_message(unknown.missing)
         return result
     meaning = recommendations.interest_of(interest, papers, query=parsed)
     if (
@@ -259,8 +256,11 @@ def _problem(result: PreviewResult) -> str:
             f"Keep your interest under {INTEREST_MAX_LENGTH} characters"
             f" (it has {len(result.interest)})."
         )
+    unreadable = [entry for entry in result.examples if not recommendations.is_arxiv_id(entry)]
+    if unreadable:
+        return not_arxiv_ids_message(unreadable)
     if len(result.examples) > MAX_EXAMPLES:
-        return f"Give at most {MAX_EXAMPLES} example papers (there are {len(result.examples)})."
+        return too_many_examples_message(len(result.examples))
     if result.strictness is not None and result.strictness not in semantic.STRICTNESS_Z:
         return "How strict is 1 (loose) to 5 (strict)."
     return ""
@@ -277,3 +277,31 @@ def _in_categories(
         if (paper := papers.get(int(embedded.ids[row]))) is not None
         and match(in_categories, paper.doc, [])
     ]
+
+
+# --- What the form and the preview say about example papers -------------------------------------
+
+
+def not_arxiv_ids_message(entries: Sequence[str]) -> str:
+    return (
+        f"Not an arXiv id: {listed(entries)}. Write ids like 2407.05407, or arxiv.org/abs/"
+        " addresses."
+    )
+
+
+def too_many_examples_message(count: int) -> str:
+    return f"Give at most {MAX_EXAMPLES} example papers (you gave {count})."
+
+
+def unknown_examples_message(missing: Sequence[str]) -> str:
+    return (
+        f"We have no paper with arXiv id {listed(missing)}: an example must be a paper"
+        " Paperboy has collected."
+    )
+
+
+def listed(entries: Sequence[str], shown: int = 5) -> str:
+    """Entries for a message: the first few, each cut short (the text is whatever was typed)."""
+    cut = [entry if len(entry) <= 40 else entry[:39] + "…" for entry in entries[:shown]]
+    more = len(entries) - shown
+    return ", ".join(cut) + (f" and {more} more" if more > 0 else "")

@@ -51,9 +51,10 @@ INTEREST_MAX_LENGTH = 1000
 class PreviewHit:
     """A paper the subscription would have matched: ``.paper`` (loaded on first use, in
     batches), ``.hits`` ([{"term", "field"}]), ``.score`` (the hybrid score), ``.similarity``
-    (z, None without one) and ``.reasons`` (``hybrid.rank``)."""
+    (z, None without one), ``.reasons`` (``hybrid.rank``) and ``.by_meaning`` (matched by
+    meaning, not by the query)."""
 
-    __slots__ = ("paper_id", "hits", "score", "similarity", "reasons", "_loader")
+    __slots__ = ("paper_id", "hits", "score", "similarity", "reasons", "by_meaning", "_loader")
 
     def __init__(
         self,
@@ -64,12 +65,14 @@ class PreviewHit:
         *,
         similarity: float | None = None,
         reasons: tuple[str, ...] = (),
+        by_meaning: bool = False,
     ):
         self.paper_id = paper_id
         self.hits = hits
         self.score = score
         self.similarity = similarity
         self.reasons = reasons
+        self.by_meaning = by_meaning
         self._loader = loader
 
     @property
@@ -182,6 +185,7 @@ def run_preview(
 
     # The boolean side: the percolator's search, within the categories.
     found: dict[int, tuple[float, list[dict[str, str]], bool, int, float]] = {}
+    by_meaning: set[int] = set()
     if node is not None:
         for paper, hits in recent.search(node, since=since):
             found[paper.id] = (
@@ -207,6 +211,7 @@ def run_preview(
         close = [row for row in close.tolist() if int(embedded.ids[row]) not in found]
         if in_categories is not None:
             close = _in_categories(recent, in_categories, embedded, close)
+        by_meaning.update(int(embedded.ids[row]) for row in close)
         for row in close:
             found[int(embedded.ids[row])] = (
                 0.0,
@@ -239,6 +244,7 @@ def run_preview(
             loader,
             similarity=item.similarity,
             reasons=item.reasons,
+            by_meaning=item.paper_id in by_meaning,
         )
         for item in ranked
     ]

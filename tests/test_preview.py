@@ -321,6 +321,7 @@ def test_every_reason_in_a_preview_is_true(recorded):
         close = f"close in meaning to your interest “{INTEREST}”" in hit.reasons
         assert close == (hit.similarity >= hybrid.CLOSE_IN_MEANING_Z), hit
         assert hit.similarity == pytest.approx(z[hit.paper_id], abs=1e-4)
+        assert hit.by_meaning == (not hit.hits)  # the query's matches come with their hits
         matched = [reason for reason in hit.reasons if reason.startswith("matched ")]
         in_title = bool(re.search(r"zero[- ]?shot", hit.paper.title, re.IGNORECASE))
         if matched:

@@ -135,14 +135,17 @@ _cache: dict[int, EmbeddedPapers] = {}
 _lock = threading.Lock()
 
 
-def embedded_papers(days: int, *, now: dt.datetime | None = None) -> EmbeddedPapers:
+def embedded_papers(
+    days: int, *, now: dt.datetime | None = None, embed_missing: bool = False
+) -> EmbeddedPapers:
     """The recent papers' embeddings (see :class:`EmbeddedPapers`), read again when papers
-    were added, changed, hidden or embedded. Up to ``EMBED_ON_READ`` recent papers that have
-    no embedding yet are embedded (and stored) first."""
+    were added, changed, hidden or embedded. With ``embed_missing``, up to ``EMBED_ON_READ``
+    recent papers that have no embedding yet are embedded (and stored) first: for matching by
+    meaning, not for ranking only (a paper without an embedding is ranked as a typical one)."""
     since = window_start(days, now)
     papers = Paper.objects.visible().filter(created_at__gte=since)
     summary = _summary(papers)
-    if summary["count"] != summary["embedded"]:
+    if embed_missing and summary["count"] != summary["embedded"]:
         _embed_some(papers.filter(embedding__isnull=True))
         summary = _summary(papers)
     signature = (since, summary["count"], summary["embedded"], summary["latest"])

@@ -16,7 +16,7 @@ from digest.papers.models import Paper
 from digest.web.queries import EXAMPLES
 from subscriptions import analyses, hybrid, recent, recommendations, semantic
 from subscriptions.documents import ANALYSIS_VERSION, PaperDoc
-from subscriptions.embeddings import stack
+from subscriptions.embeddings import embed_new_papers, stack
 from subscriptions.highlight import highlight
 from subscriptions.models import PaperAnalysis
 from subscriptions.preview import PREVIEW_LIMIT, run_preview
@@ -373,6 +373,11 @@ def test_how_strict_changes_the_preview(recorded):
 
 @pytest.mark.django_db
 def test_a_query_alone_is_matched_exactly_and_its_words_only_rank(recorded):
+    assert run_preview("zero-shot").total > 0
+    # Ranking alone embeds nothing (the match step embeds every paper: a preview as someone
+    # types a query must not); a paper without an embedding ranks as a typical one.
+    assert not Paper.objects.filter(embedding__isnull=False).exists()
+    embed_new_papers()
     result = run_preview("zero-shot", strictness=1, limit=None)
     assert ids(result) == ids(run_preview("zero-shot", strictness=5, limit=None))
     assert not result.by_meaning
@@ -428,8 +433,11 @@ def test_a_preview_reads_papers_for_meaning_that_the_match_step_has_not_yet(monk
 
 @pytest.mark.django_db
 def test_the_embeddings_are_read_once_while_the_papers_are_unchanged(recorded):
+    embed_new_papers()
     held = recommendations.embedded_papers(7)
-    assert recommendations.embedded_papers(7) is held
+    assert recommendations.embedded_papers(7) is held and len(held) == len(recorded)
     PaperFactory(title="Test-time adaptation, again")
     again = recommendations.embedded_papers(7)
-    assert again is not held and len(again) == len(held) + 1
+    assert again is not held and len(again) == len(held) and again.not_embedded == 1
+    embed_new_papers()
+    assert len(recommendations.embedded_papers(7)) == len(held) + 1

@@ -35,7 +35,7 @@ from django.utils import timezone
 from digest.papers.models import Paper
 from subscriptions import recommendations, semantic
 from subscriptions.analyses import KEPT_DAYS
-from subscriptions.compiled import CNode, compile_query, match, public_hits
+from subscriptions.compiled import CNode, Hit, compile_query, match, public_hits
 from subscriptions.query import QueryError, compose_query, parse
 from subscriptions.ranking import score
 from subscriptions.recent import RecentPapers, recent_papers
@@ -184,13 +184,13 @@ def run_preview(
     recent = recent_papers(window, now=now)
 
     # The boolean side: the percolator's search, within the categories.
-    found: dict[int, tuple[float, list[dict[str, str]], bool, int, float]] = {}
+    found: dict[int, tuple[float, list[Hit], bool, int, float]] = {}
     by_meaning: set[int] = set()
     if node is not None:
         for paper, hits in recent.search(node, since=since):
             found[paper.id] = (
                 score(hits, recent.idf, paper.upvotes),
-                public_hits(hits),
+                hits,
                 paper.featured or paper.featured_everywhere,
                 paper.upvotes,
                 paper.created_at.timestamp(),
@@ -229,7 +229,7 @@ def run_preview(
         embedded=embedded,
         interest=meaning,
         keyword=np.array([value[0] for value in values]),
-        hits=[value[1] for value in values],
+        hits=_PublicHits([value[1] for value in values]),
         featured=np.array([value[2] for value in values], dtype=bool),
         upvotes=np.array([value[3] for value in values], dtype=np.int64),
         seen=np.array([value[4] for value in values], dtype=np.float64),
@@ -249,6 +249,20 @@ def run_preview(
         for item in ranked
     ]
     return result
+
+
+class _PublicHits(Sequence):
+    """Each paper's hits as the page shows them (``public_hits``), made only for the papers
+    shown: a broad query matches thousands."""
+
+    def __init__(self, raw: list[list[Hit]]):
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, index):
+        return public_hits(self.raw[index])
 
 
 def _compile(text: str) -> CNode | None:

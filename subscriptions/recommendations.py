@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from digest.papers.models import Paper
@@ -136,19 +136,34 @@ _lock = threading.Lock()
 
 
 def embedded_papers(
-    days: int, *, now: dt.datetime | None = None, embed_missing: bool = False
+    days: int,
+    *,
+    now: dt.datetime | None = None,
+    embed_missing: bool = False,
+    recent: tuple | None = None,
 ) -> EmbeddedPapers:
     """The recent papers' embeddings (see :class:`EmbeddedPapers`), read again when papers
     were added, changed, hidden or embedded. With ``embed_missing``, up to ``EMBED_ON_READ``
     recent papers that have no embedding yet are embedded (and stored) first: for matching by
-    meaning, not for ranking only (a paper without an embedding is ranked as a typical one)."""
+    meaning, not for ranking only (a paper without an embedding is ranked as a typical one).
+    ``recent``: the (window start, count, latest change) of the same papers when the caller
+    has just measured them (``RecentPapers.signature``), so they are not counted twice."""
     since = window_start(days, now)
     papers = Paper.objects.visible().filter(created_at__gte=since)
-    summary = _summary(papers)
-    if embed_missing and summary["count"] != summary["embedded"]:
+    if recent is None or recent[0] != since:
+        summary = papers.aggregate(count=Count("id"), latest=Max("modified_at"))
+        recent = (since, summary["count"], summary["latest"])
+    # Embedding a paper changes neither the count nor the latest change. Papers without an
+    # embedding are counted by their partial index (no row read: a fraction of a millisecond,
+    # where counting the recent ones reads every row), and those among the recent ones only
+    # when there are any: between an ingest and the daily run that embeds them.
+    missing = Paper.objects.filter(embedding__isnull=True).count()
+    not_embedded = papers.filter(embedding__isnull=True).count() if missing else 0
+    if embed_missing and not_embedded:
         _embed_some(papers.filter(embedding__isnull=True))
-        summary = _summary(papers)
-    signature = (since, summary["count"], summary["embedded"], summary["latest"])
+        missing = Paper.objects.filter(embedding__isnull=True).count()
+        not_embedded = papers.filter(embedding__isnull=True).count() if missing else 0
+    signature = (*recent, missing)
     with _lock:
         cached = _cache.get(days)
         if cached is not None and cached.signature == signature:
@@ -169,18 +184,10 @@ def embedded_papers(
             featured=np.array([row[3] or row[4] for row in rows], dtype=bool),
             upvotes=np.array([row[5] for row in rows], dtype=np.int64),
             background=semantic.Background.of(vectors),
-            not_embedded=summary["count"] - summary["embedded"],
+            not_embedded=not_embedded,
             position={row[0]: number for number, row in enumerate(rows)},
         )
         return _cache[days]
-
-
-def _summary(papers) -> dict:
-    return papers.aggregate(
-        count=Count("id"),
-        embedded=Count("id", filter=Q(embedding__isnull=False)),
-        latest=Max("modified_at"),
-    )
 
 
 def _embed_some(missing) -> None:

@@ -179,8 +179,32 @@ def test_the_json_endpoint_returns_papers(client):
                 "hits": [{"term": "vocoder", "field": "abstract"}],
                 "abs_url": "https://arxiv.org/abs/2407.05407",
                 "score": response.json()["papers"][0]["score"],
+                "similarity": None,  # not embedded yet: the daily run embeds papers
+                "reasons": ["matched `vocoder` in abstract"],
             }
         ],
+    }
+
+
+@pytest.mark.django_db
+def test_the_json_endpoint_previews_an_interest_and_says_what_is_wrong(client, recorded):
+    response = client.get(
+        reverse("subscriptions:preview"),
+        {"interest": INTEREST, "categories": ["cs.CV", "cs.CL"], "strictness": "2"},
+    ).json()
+    expected = run_preview(interest=INTEREST, categories=["cs.CV", "cs.CL"], strictness=2)
+    assert response["ok"] and response["total"] == expected.total > 0
+    assert [paper["title"] for paper in response["papers"]] == [
+        hit.paper.title for hit in expected.hits
+    ]
+    first = response["papers"][0]
+    assert first["reasons"] == [f"close in meaning to your interest “{INTEREST}”"]
+    assert first["similarity"] >= hybrid.CLOSE_IN_MEANING_Z
+    unknown = client.get(reverse("subscriptions:preview"), {"examples": "2501.99999"}).json()
+    assert unknown == {
+        "ok": False,
+        "error": "We have no paper with arXiv id 2501.99999: an example must be a paper"
+        " Paperboy has collected.",
     }
 
 

@@ -6,17 +6,17 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from digest.digests.send_now import send_digest_now as send
 from digest.web.forms import SubscriptionForm
+from digest.web.queries import preview_of
 from digest.web.ratelimit import consume_or_429
 from subscriptions import selectors, services
 from subscriptions.models import Subscription
-from subscriptions.preview import PreviewResult, run_preview
-from subscriptions.recommendations import arxiv_ids_in
+from subscriptions.preview import run_preview
 
 
 @login_required
@@ -61,7 +61,7 @@ def _edit(request: HttpRequest, subscription: Subscription | None) -> HttpRespon
             return redirect("subscriptions:list")
         # The no-JavaScript preview, and after a failed save: what the form as submitted
         # would match (the pane must not fall back to its idle text).
-        preview = _preview_of(request.POST)
+        preview = preview_of(request.POST)
     else:
         form = SubscriptionForm(
             instance=subscription,
@@ -117,21 +117,4 @@ def preview_fragment(request: HttpRequest) -> HttpResponse:
     (the same template the no-JavaScript form post renders)."""
     if (limited := consume_or_429(request, "preview")) is not None:
         return limited
-    return render(request, "subscriptions/_preview.html", {"preview": _preview_of(request.GET)})
-
-
-def _preview_of(data: QueryDict) -> PreviewResult:
-    """The preview of a subscription form's fields as submitted (``query``, ``categories``,
-    ``interest``, ``examples`` as written, ``strictness``); what is wrong with them is in the
-    result, for the preview pane to say."""
-    try:
-        strictness = int(data.get("strictness") or 0) or None
-    except ValueError:
-        strictness = None
-    return run_preview(
-        data.get("query", ""),
-        categories=data.getlist("categories"),
-        interest=data.get("interest", ""),
-        examples=arxiv_ids_in(data.get("examples", "")),
-        strictness=strictness,
-    )
+    return render(request, "subscriptions/_preview.html", {"preview": preview_of(request.GET)})

@@ -1095,8 +1095,22 @@ def preview_size(papers: int) -> dict:
             if "error" not in cold
             else cold
         )
+        # OpenBLAS runs every matrix product on a thread per core, and its threads spin while
+        # they wait: CPU time the other process on the core loses. The same new processes
+        # again with one BLAS thread, as a web worker would be configured.
+        one = {**env, "OPENBLAS_NUM_THREADS": "1"}
+        single = (
+            {
+                **child("preview-new-process", directory, env=one),
+                **child("preview-interest-new-process", directory, env=one),
+            }
+            if "error" not in interest
+            else interest
+        )
     print(f"\n== run_preview() over {papers:,} papers of the last 7 days (SQLite)")
-    failed = result.get("error") or cold.get("error") or interest.get("error")
+    failed = (
+        result.get("error") or cold.get("error") or interest.get("error") or single.get("error")
+    )
     if failed:
         print(f"  FAILED: {failed}")
         return {"error": failed}
@@ -1118,7 +1132,18 @@ def preview_size(papers: int) -> dict:
         f" {interest['interest_cold_matches']} papers); then {calls(interest, 'interest_new')};"
         f" +{interest['interest_memory_mb']:.0f} MB peak RSS"
     )
-    return {**result, **cold, **interest}
+    print(
+        f"  the two new processes again with OPENBLAS_NUM_THREADS=1: queries"
+        f" {calls(single, 'new')};"
+        f" interests: first call {single['interest_cold_ms']:,.0f} ms CPU, then"
+        f" {calls(single, 'interest_new')}"
+    )
+    return {
+        **result,
+        **cold,
+        **interest,
+        **{f"single_{name}": value for name, value in single.items()},
+    }
 
 
 def calls(result: dict, name: str) -> str:
@@ -1222,7 +1247,9 @@ def summary(results: list[dict], preview_result: dict | None = None) -> str:
             f" {preview_result['first_ever_ms']:.0f} ms very first (CPU); interest p95"
             f" {preview_result['interest_warm_p95_ms']:.0f} ms warm"
             f" ({preview_result['interest_new_p95_ms']:.0f} ms in a new process, first call"
-            f" {preview_result['interest_cold_ms']:.0f} ms)"
+            f" {preview_result['interest_cold_ms']:.0f} ms; one BLAS thread: query p95"
+            f" {preview_result['single_new_p95_ms']:.0f} ms, interest p95"
+            f" {preview_result['single_interest_new_p95_ms']:.0f} ms)"
         )
     return "SUMMARY " + " | ".join(parts)
 

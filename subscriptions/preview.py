@@ -199,7 +199,9 @@ def run_preview(
     # The meaning side: every embedded recent paper close enough, within the categories.
     embedded = None
     if meaning.vector is not None:
-        embedded = recommendations.embedded_papers(window, now=now, embed_missing=meaning.matches)
+        embedded = recommendations.embedded_papers(
+            window, now=now, embed_missing=meaning.matches, recent=recent.signature
+        )
         result.not_embedded = embedded.not_embedded
     if embedded is not None and meaning.matches:
         result.by_meaning = True

@@ -11,8 +11,8 @@ matches as the match step does:
   papers are matched by meaning only. The boolean side is the percolator's own search over the
   recent papers (``subscriptions.recent``) of ``compose_query(query, categories)``, as
   ``Subscription.boolean_query`` is compiled; the meaning side is
-  ``subscriptions.recommendations`` over the recent papers' stored embeddings. The example
-  papers themselves are not matched by meaning.
+  ``subscriptions.recommendations`` over the recent papers' stored embeddings. A recent
+  example paper is matched like any other, as the match step matches it.
 * **ranked** by the one hybrid ranking (``subscriptions.hybrid``): the keyword score normalised
   over the matched papers, plus z — closeness in meaning to the interest, or, for a query alone,
   to the query's words (which only rank) — each paper shown with its reasons and its z.
@@ -207,7 +207,6 @@ def run_preview(
         result.by_meaning = True
         result.threshold = strictness or meaning.default_strictness()
         rows = embedded.rows_since(since)
-        rows = rows[~np.isin(embedded.ids[rows], [paper.pk for paper in papers])]
         z = recommendations.similarity(embedded, rows, meaning)
         close = rows[recommendations.passing(z, meaning, strictness)]
         close = [row for row in close.tolist() if int(embedded.ids[row]) not in found]

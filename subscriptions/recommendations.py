@@ -13,9 +13,9 @@
   best first, and the best few explained (``hybrid.rank``: every reason it gives is checked
   against the evidence, e.g. "close in meaning" only from ``hybrid.CLOSE_IN_MEANING_Z``).
 
-``recommend`` ranks every recent paper for an interest (no threshold, no query); the preview
-ranks what a subscription would match. The example papers themselves are never recommended or
-matched by meaning: a paper is trivially close to itself.
+``recommend`` ranks every recent paper for an interest (no threshold, no query), leaving out the
+example papers (a paper is trivially close to itself); the preview ranks what a subscription
+would match, as the match step matches it.
 """
 
 from __future__ import annotations

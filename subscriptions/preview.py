@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -168,12 +169,8 @@ def run_preview(
         result.problem = unknown_examples_message(unknown.missing)
         return result
     meaning = recommendations.interest_of(interest, papers, query=parsed)
-    if (
-        (interest.strip() or papers)
-        and not meaning.matches
-        and not text.strip()
-        and not (result.categories)
-    ):
+    if (interest.strip() or papers) and not meaning.matches:
+        # Nothing to embed (no known word): the subscription would match nothing by meaning.
         result.problem = "None of the words of your interest is known to us; try other words."
         return result
     if not text.strip() and not meaning.matches:
@@ -184,16 +181,16 @@ def run_preview(
     recent = recent_papers(window, now=now)
 
     # The boolean side: the percolator's search, within the categories.
-    found: dict[int, tuple[float, list[Hit], bool, int, float]] = {}
+    found: dict[int, _Found] = {}
     by_meaning: set[int] = set()
     if node is not None:
         for paper, hits in recent.search(node, since=since):
-            found[paper.id] = (
-                score(hits, recent.idf, paper.upvotes),
-                hits,
-                paper.featured or paper.featured_everywhere,
-                paper.upvotes,
-                paper.created_at.timestamp(),
+            found[paper.id] = _Found(
+                keyword=score(hits, recent.idf, paper.upvotes),
+                hits=hits,
+                featured=paper.featured or paper.featured_everywhere,
+                upvotes=paper.upvotes,
+                seen=paper.created_at.timestamp(),
             )
 
     # The meaning side: every embedded recent paper close enough, within the categories.
@@ -214,26 +211,25 @@ def run_preview(
             close = _in_categories(recent, in_categories, embedded, close)
         by_meaning.update(int(embedded.ids[row]) for row in close)
         for row in close:
-            found[int(embedded.ids[row])] = (
-                0.0,
-                [],
-                bool(embedded.featured[row]),
-                int(embedded.upvotes[row]),
-                float(embedded.seen[row]),
+            found[int(embedded.ids[row])] = _Found(
+                keyword=0.0,
+                hits=[],
+                featured=bool(embedded.featured[row]),
+                upvotes=int(embedded.upvotes[row]),
+                seen=float(embedded.seen[row]),
             )
 
     result.total = len(found)
-    paper_ids = list(found)
     values = list(found.values())
     ranked = recommendations.rank(
-        paper_ids,
+        list(found),
         embedded=embedded,
         interest=meaning,
-        keyword=np.array([value[0] for value in values]),
-        hits=_PublicHits([value[1] for value in values]),
-        featured=np.array([value[2] for value in values], dtype=bool),
-        upvotes=np.array([value[3] for value in values], dtype=np.int64),
-        seen=np.array([value[4] for value in values], dtype=np.float64),
+        keyword=np.array([value.keyword for value in values]),
+        hits=_PublicHits([value.hits for value in values]),
+        featured=np.array([value.featured for value in values], dtype=bool),
+        upvotes=np.array([value.upvotes for value in values], dtype=np.int64),
+        seen=np.array([value.seen for value in values], dtype=np.float64),
         limit=limit,
     )
     loader = _PaperLoader([item.paper_id for item in ranked])
@@ -250,6 +246,16 @@ def run_preview(
         for item in ranked
     ]
     return result
+
+
+class _Found(NamedTuple):
+    """A matched paper, as ranking reads it."""
+
+    keyword: float  # the boolean match's score; 0 for a paper matched by meaning only
+    hits: list[Hit]
+    featured: bool
+    upvotes: int
+    seen: float  # first seen, as a timestamp
 
 
 class _PublicHits(Sequence):

@@ -10,8 +10,10 @@ Floors (each printed as met or NOT MET, with the measurement):
 
 * percolating 1M subscriptions × 2,000 papers: under 60 s of CPU, peak RSS under 2 GB;
 * at 100k subscriptions, at least 20× faster than the naive loop (measured in the same run);
-* the preview over 10,000 papers: the first call of a new process (the analyses are in the
-  database, nothing in memory) under 1 s, then p95 under 100 ms.
+* the preview over 10,000 papers: the first call of a new process (the analyses and embeddings
+  are in the database, nothing in memory) under 1 s, then p95 under 100 ms;
+* a preview of a free-text interest (matched by meaning) over the same papers: p95 under 300 ms
+  warm.
 
 Data, generated with a fixed seed from ``tests/fixtures/hf_papers_pages.jsonl`` (422 real
 titles + abstracts):
@@ -39,8 +41,13 @@ Each size runs in its own subprocesses so peak memory (``ru_maxrss``) is per mea
   Connects with ``DATABASE_URL`` if it is PostgreSQL, else postgres://postgres@127.0.0.1:5432/postgres.
   ``--pg-queries 0`` skips it;
 * **preview**: ``run_preview`` over 10,000 papers of the last week in a throwaway SQLite
-  database: the very first call (which analyses every paper and stores the analyses), then a
-  new process, which reads the stored analyses: its first call, and calls as someone types.
+  database: the very first call (which analyses every paper and stores the analyses), then the
+  papers embedded (what the daily run does), then a new process, which reads the stored
+  analyses and embeddings: its first call, and calls as someone types;
+* **interest preview**: ``run_preview(interest=...)`` — free-text interests, alone, with a
+  strictness, within categories, with a query, and one typed a word at a time — in the first
+  process, and in a new process whose first call is an interest (it reads the 10,000 embeddings
+  and loads the embedding model).
 
 The last line is a one-line summary with the ratios.
 """
@@ -88,6 +95,7 @@ from django.utils import timezone  # noqa: E402
 from digest.papers.models import Paper  # noqa: E402
 from subscriptions.compiled import compile_query, dumps, loads, match  # noqa: E402
 from subscriptions.documents import PaperDoc  # noqa: E402
+from subscriptions.embeddings import embed_new_papers  # noqa: E402
 from subscriptions.percolator import Percolator  # noqa: E402
 from subscriptions.preview import run_preview  # noqa: E402
 from subscriptions.query import And, Author, Category, Not, Or, Term, parse, to_text  # noqa: E402
@@ -107,6 +115,31 @@ FLOOR_1M_PEAK_RSS_MB = 2_048
 FLOOR_100K_NAIVE_RATIO = 20
 FLOOR_PREVIEW_NEW_PROCESS_MS = 1_000
 FLOOR_PREVIEW_WARM_P95_MS = 100
+FLOOR_INTEREST_PREVIEW_WARM_P95_MS = 300
+# Free-text interests as a reader writes them, about the corpus's topics and not; with the
+# other parts of a subscription they may come with (run_preview's keyword arguments).
+INTEREST_PREVIEWS: list[dict] = [
+    {"interest": "test-time adaptation of vision-language models"},
+    {"interest": "zero-shot text-to-speech with voice cloning"},
+    {"interest": "post-training quantization of large language models"},
+    {"interest": "memory-efficient training of trillion-parameter models on GPUs"},
+    {"interest": "video generation from text prompts with diffusion models"},
+    {"interest": "open-vocabulary semantic segmentation with CLIP"},
+    {"interest": "reasoning in large language models with chain-of-thought prompting"},
+    {"interest": "offline reinforcement learning with transformers"},
+    {"interest": "medical image segmentation"},
+    {"interest": "protein structure prediction"},
+    {"interest": "graph neural networks for molecules"},
+    {"interest": "robot manipulation learned from human videos"},
+    {"interest": "test-time adaptation of vision-language models", "strictness": 1},
+    {"interest": "test-time adaptation of vision-language models", "strictness": 5},
+    {"interest": "zero-shot text-to-speech with voice cloning", "strictness": 2},
+    {"interest": "video generation from text prompts", "categories": ["cs.CV"]},
+    {"interest": "quantization of language models", "categories": ["cs.CL", "cs.LG"]},
+    {"interest": "vision-language models", "text": "zero-shot"},
+    {"interest": "speech synthesis", "text": "diffusion OR flow", "categories": ["cs.CL"]},
+]
+TYPED_INTEREST = "efficient fine-tuning of large language models on a single GPU"
 
 STOPWORDS = set(
     [
@@ -889,11 +922,16 @@ def time_preview(directory: Path) -> dict:
     started = clock()
     first = run_preview(texts[0]).total
     first_ever = clock() - started
+    started = clock()
+    embed_new_papers()  # what the daily run does before matching
+    embed_seconds = clock() - started
     return {
         "papers": len(rows),
         "first_ever_ms": first_ever * 1000,
         "first_matches": first,
+        "embed_seconds": embed_seconds,
         **time_calls(texts[1:], "warm"),
+        **time_interest_calls("interest_warm"),
     }
 
 
@@ -912,6 +950,50 @@ def time_preview_new_process(directory: Path) -> dict:
         "cold_matches": first,
         **time_calls(texts[1:], "new"),
         "new_memory_mb": peak_rss_mb() - rss_before,
+    }
+
+
+def time_preview_interest_new_process(directory: Path) -> dict:
+    """run_preview(interest=...) in a process started after ``time_preview_new_process``, whose
+    first call is an interest preview: it reads the analyses' lookup texts and the 10,000
+    embeddings and loads the embedding model; then the interests as someone writes them."""
+    rss_before = peak_rss_mb()
+    started, wall_started = clock(), time.perf_counter()
+    first = run_preview(**INTEREST_PREVIEWS[0]).total
+    cold, cold_wall = clock() - started, time.perf_counter() - wall_started
+    return {
+        "interest_cold_ms": cold * 1000,
+        "interest_cold_wall_ms": cold_wall * 1000,
+        "interest_cold_matches": first,
+        **time_interest_calls("interest_new"),
+        "interest_memory_mb": peak_rss_mb() - rss_before,
+    }
+
+
+def time_interest_calls(name: str) -> dict:
+    """run_preview() of each of ``INTEREST_PREVIEWS`` and of one interest written a word at a
+    time (the live preview waits for a pause in typing), CPU time as ``time_calls``."""
+    words = TYPED_INTEREST.split()
+    previews = INTEREST_PREVIEWS + [
+        {"interest": " ".join(words[:end])} for end in range(1, len(words) + 1)
+    ]
+    timings, wall_timings, found = [], [], 0
+    for preview in previews:
+        started, wall_started = clock(), time.perf_counter()
+        result = run_preview(**preview)
+        timings.append(clock() - started)
+        wall_timings.append(time.perf_counter() - wall_started)
+        assert result.error is None and not result.problem, (preview, result.problem)
+        found += result.total
+    timings.sort()
+    wall_timings.sort()
+    return {
+        f"{name}_calls": len(timings),
+        f"{name}_median_ms": timings[len(timings) // 2] * 1000,
+        f"{name}_p95_ms": timings[int(len(timings) * 0.95)] * 1000,
+        f"{name}_max_ms": timings[-1] * 1000,
+        f"{name}_wall_p95_ms": wall_timings[int(len(wall_timings) * 0.95)] * 1000,
+        f"{name}_mean_matches": found / len(timings),
     }
 
 
@@ -1008,26 +1090,71 @@ def preview_size(papers: int) -> dict:
         }
         result = child("preview", directory, env=env)
         cold = child("preview-new-process", directory, env=env) if "error" not in result else result
+        interest = (
+            child("preview-interest-new-process", directory, env=env)
+            if "error" not in cold
+            else cold
+        )
+        # OpenBLAS runs every matrix product on a thread per core, and its threads spin while
+        # they wait: CPU time the other process on the core loses. The same new processes
+        # again with one BLAS thread, as a web worker would be configured.
+        one = {**env, "OPENBLAS_NUM_THREADS": "1"}
+        single = (
+            {
+                **child("preview-new-process", directory, env=one),
+                **child("preview-interest-new-process", directory, env=one),
+            }
+            if "error" not in interest
+            else interest
+        )
     print(f"\n== run_preview() over {papers:,} papers of the last 7 days (SQLite)")
-    if "error" in result or "error" in cold:
-        print(f"  FAILED: {result.get('error') or cold['error']}")
-        return {"error": result.get("error") or cold["error"]}
+    failed = (
+        result.get("error") or cold.get("error") or interest.get("error") or single.get("error")
+    )
+    if failed:
+        print(f"  FAILED: {failed}")
+        return {"error": failed}
     print(
         f"  very first call {result['first_ever_ms']:,.0f} ms CPU (analyses every paper and stores"
-        f" the analyses); then {calls(result, 'warm')}"
+        f" the analyses); the papers embedded in {result['embed_seconds']:.1f} s CPU (the daily"
+        f" run's work); then {calls(result, 'warm')}"
     )
     print(
-        f"  a new process (reads the stored analyses): first call {cold['cold_ms']:,.0f} ms CPU"
-        f" ({cold['cold_wall_ms']:,.0f} ms wall, {cold['cold_matches']} papers); then"
-        f" {calls(cold, 'new')}; +{cold['new_memory_mb']:.0f} MB peak RSS"
+        f"  a new process (reads the stored analyses and embeddings): first call"
+        f" {cold['cold_ms']:,.0f} ms CPU ({cold['cold_wall_ms']:,.0f} ms wall,"
+        f" {cold['cold_matches']} papers); then {calls(cold, 'new')};"
+        f" +{cold['new_memory_mb']:.0f} MB peak RSS"
     )
-    return {**result, **cold}
+    print(f"  free-text interests, in the first process: {calls(result, 'interest_warm')}")
+    print(
+        f"  a new process whose first call is an interest: {interest['interest_cold_ms']:,.0f} ms"
+        f" CPU ({interest['interest_cold_wall_ms']:,.0f} ms wall,"
+        f" {interest['interest_cold_matches']} papers); then {calls(interest, 'interest_new')};"
+        f" +{interest['interest_memory_mb']:.0f} MB peak RSS"
+    )
+    print(
+        f"  the two new processes again with OPENBLAS_NUM_THREADS=1: queries"
+        f" {calls(single, 'new')};"
+        f" interests: first call {single['interest_cold_ms']:,.0f} ms CPU, then"
+        f" {calls(single, 'interest_new')}"
+    )
+    return {
+        **result,
+        **cold,
+        **interest,
+        **{f"single_{name}": value for name, value in single.items()},
+    }
 
 
 def calls(result: dict, name: str) -> str:
+    what = (
+        "interests alone and with a strictness, categories or a query, one written a word at a time"
+        if name.startswith("interest")
+        else "subscription queries, one query typed a character at a time"
+    )
     return (
-        f"{result[name + '_calls']} calls (subscription queries, one query typed a character at a"
-        f" time): median {result[name + '_median_ms']:.1f} ms, p95 {result[name + '_p95_ms']:.1f}"
+        f"{result[name + '_calls']} calls ({what}): median {result[name + '_median_ms']:.1f} ms,"
+        f" p95 {result[name + '_p95_ms']:.1f}"
         f" ms, max {result[name + '_max_ms']:.1f} ms CPU (p95 {result[name + '_wall_p95_ms']:.1f}"
         f" ms wall), {result[name + '_mean_matches']:.0f} papers per call"
     )
@@ -1117,7 +1244,12 @@ def summary(results: list[dict], preview_result: dict | None = None) -> str:
             f"preview {preview_result['papers'] // 1000}k papers: {preview_result['cold_ms']:.0f}"
             f" ms first call of a new process, p95 {preview_result['warm_p95_ms']:.0f} ms warm"
             f" ({preview_result['new_p95_ms']:.0f} ms in the new process),"
-            f" {preview_result['first_ever_ms']:.0f} ms very first (CPU)"
+            f" {preview_result['first_ever_ms']:.0f} ms very first (CPU); interest p95"
+            f" {preview_result['interest_warm_p95_ms']:.0f} ms warm"
+            f" ({preview_result['interest_new_p95_ms']:.0f} ms in a new process, first call"
+            f" {preview_result['interest_cold_ms']:.0f} ms; one BLAS thread: query p95"
+            f" {preview_result['single_new_p95_ms']:.0f} ms, interest p95"
+            f" {preview_result['single_interest_new_p95_ms']:.0f} ms)"
         )
     return "SUMMARY " + " | ".join(parts)
 
@@ -1156,6 +1288,14 @@ def floors(results: list[dict], preview_result: dict | None) -> list[str]:
             f" {FLOOR_PREVIEW_WARM_P95_MS} ms) {verdict(warm < FLOOR_PREVIEW_WARM_P95_MS)};"
             f" the same calls in the new process, p95 {new:.0f} ms"
             f" {verdict(new < FLOOR_PREVIEW_WARM_P95_MS)}"
+        )
+        interest = max(
+            preview_result["interest_warm_p95_ms"], preview_result["interest_new_p95_ms"]
+        )
+        lines.append(
+            f"interest preview {preview_result['papers']:,} papers: warm p95 {interest:.0f} ms"
+            f" (the worse of the two processes; floor {FLOOR_INTEREST_PREVIEW_WARM_P95_MS} ms)"
+            f" {verdict(interest < FLOOR_INTEREST_PREVIEW_WARM_P95_MS)}"
         )
     return lines
 
@@ -1196,6 +1336,8 @@ def main() -> None:
             output = time_preview(args.data)
         elif args.child == "preview-new-process":
             output = time_preview_new_process(args.data)
+        elif args.child == "preview-interest-new-process":
+            output = time_preview_interest_new_process(args.data)
         elif args.child == "naive":
             output = run_naive(args.data, args.sample_papers, args.papers)
         else:

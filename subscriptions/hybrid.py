@@ -74,8 +74,9 @@ class Evidence:
     similarity: float | None = None  # z; None without a semantic interest
     interest: str = ""  # the interest's words as the reader wrote them, for the reason
     reader: float | None = None  # the reader model's correction; None without a model
-    liked_title: str | None = None  # the nearest paper the reader liked (or gave as an example)
+    liked_title: str | None = None  # the nearest paper the reader liked
     liked_similarity: float | None = None  # z of this paper's closeness to that one
+    example_title: str | None = None  # the nearest of the subscription's example papers
     featured: bool = False
     upvotes: int = 0
 
@@ -124,11 +125,17 @@ def reasons(evidence: Evidence) -> list[str]:
     the evidence as the entries a digest stores, said only where it bears them out."""
     entries: list[dict] = list(evidence.hits)
     interest = " ".join(evidence.interest.split())
-    # An interest of example papers only has no words to quote: the nearest example is the
-    # reason then (``liked_title``).
-    if interest and evidence.similarity is not None:
+    # An interest of example papers only has no words to quote: the nearest example is named
+    # then (``example_title``).
+    if evidence.similarity is not None and (interest or evidence.example_title):
         entries.append(
-            {"field": explain.MEANING, "term": interest, "similarity": evidence.similarity}
+            {
+                "field": explain.MEANING,
+                "term": interest,
+                "similarity": evidence.similarity,
+                "examples": bool(interest and evidence.example_title),
+                "example": "" if interest else evidence.example_title,
+            }
         )
     if (
         evidence.liked_title

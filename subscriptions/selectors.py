@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.utils import timezone
 
 from accounts.models import User
@@ -34,6 +34,7 @@ def subscriptions_with_recent_matches(
     )
     subscriptions = (
         Subscription.objects.filter(owner=owner)
+        .annotate(example_count=Count("examples"))
         .order_by("name", "id")
         .prefetch_related(Prefetch("matches", queryset=recent, to_attr="recent_matches"))
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from digest.mailsink import MailboxHandler, start_sink
+from subscriptions import recommendations
 from subscriptions.recent import clear_cache
 from tests.browser_support import browser, context, site  # noqa: F401  (browser fixtures)
 
@@ -86,11 +87,13 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def fresh_recent_papers():
-    """Each test starts with no recent papers held in this process's memory: another test's
-    (the same ids and times, other papers) are never read."""
+    """Each test starts with no recent papers (nor their embeddings) held in this process's
+    memory: another test's (the same ids and times, other papers) are never read."""
     clear_cache()
+    recommendations.clear_cache()
     yield
     clear_cache()
+    recommendations.clear_cache()
 
 
 @pytest.fixture

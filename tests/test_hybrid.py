@@ -92,8 +92,16 @@ def test_closeness_in_meaning_is_a_reason_only_when_the_paper_is_unusually_close
     assert close.reasons == ("close in meaning to your interest “test-time adaptation”",)
     assert close.score == pytest.approx(2.4)
     assert rank(Evidence(similarity=0.4, interest="test-time adaptation")).reasons == ()
-    # Example papers only: no words to quote, the nearest example says it (liked_title).
+    # Example papers only: no words to quote, the nearest example says it (example_title).
     assert rank(Evidence(similarity=2.4)).reasons == ()
+
+
+def test_the_nearest_example_paper_is_named_when_this_one_is_close_to_the_examples():
+    example = {"example_title": "Efficient  Test-Time Adaptation"}
+    assert rank(Evidence(**example, similarity=2.0)).reasons == (
+        "close in meaning to your example papers, nearest to *Efficient Test-Time Adaptation*",
+    )
+    assert rank(Evidence(**example, similarity=1.0)).reasons == ()
 
 
 def test_a_liked_paper_is_a_reason_when_this_one_is_close_to_it_and_the_model_agrees():

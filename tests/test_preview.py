@@ -5,6 +5,7 @@ the help page; HTML-safe highlighting."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -13,13 +14,14 @@ from django.utils.html import escape
 
 from digest.papers.models import Paper
 from digest.web.queries import EXAMPLES
-from subscriptions import analyses, recent
+from subscriptions import analyses, hybrid, recent, recommendations, semantic
 from subscriptions.documents import ANALYSIS_VERSION, PaperDoc
+from subscriptions.embeddings import embed_new_papers, stack
 from subscriptions.highlight import highlight
 from subscriptions.models import PaperAnalysis
 from subscriptions.preview import PREVIEW_LIMIT, run_preview
 from tests.factories import PaperFactory
-from tests.realpapers import real_paper
+from tests.realpapers import real_paper, real_rows
 
 COSYVOICE = "CosyVoice: A Scalable"
 METRIC3D = "Metric3D: Towards Zero-shot"
@@ -47,12 +49,12 @@ def test_preview_lists_the_matching_papers_best_first_with_their_hits():
 
 @pytest.mark.django_db
 def test_preview_shows_the_best_few_and_counts_them_all():
-    for number in range(PREVIEW_LIMIT + 5):
-        PaperFactory(title=f"Zero-shot {number}", upvotes=number)
+    for number in range(PREVIEW_LIMIT + 5):  # the same text: equally close in meaning
+        PaperFactory(title="Zero-shot parsing", upvotes=number)
     result = run_preview("zero-shot")
     assert result.total == PREVIEW_LIMIT + 5
     assert len(result.hits) == PREVIEW_LIMIT
-    assert result.hits[0].paper.title == f"Zero-shot {PREVIEW_LIMIT + 4}"  # upvotes break ties
+    assert result.hits[0].paper.upvotes == PREVIEW_LIMIT + 4  # upvotes break ties
     assert len(run_preview("zero-shot", limit=None).hits) == PREVIEW_LIMIT + 5
 
 
@@ -177,8 +179,32 @@ def test_the_json_endpoint_returns_papers(client):
                 "hits": [{"term": "vocoder", "field": "abstract"}],
                 "abs_url": "https://arxiv.org/abs/2407.05407",
                 "score": response.json()["papers"][0]["score"],
+                "similarity": None,  # not embedded yet: the daily run embeds papers
+                "reasons": ["matched: `vocoder` in abstract"],
             }
         ],
+    }
+
+
+@pytest.mark.django_db
+def test_the_json_endpoint_previews_an_interest_and_says_what_is_wrong(client, recorded):
+    response = client.get(
+        reverse("subscriptions:preview"),
+        {"interest": INTEREST, "categories": ["cs.CV", "cs.CL"], "strictness": "2"},
+    ).json()
+    expected = run_preview(interest=INTEREST, categories=["cs.CV", "cs.CL"], strictness=2)
+    assert response["ok"] and response["total"] == expected.total > 0
+    assert [paper["title"] for paper in response["papers"]] == [
+        hit.paper.title for hit in expected.hits
+    ]
+    first = response["papers"][0]
+    assert first["reasons"] == [f"close in meaning to your interest “{INTEREST}”"]
+    assert first["similarity"] >= hybrid.CLOSE_IN_MEANING_Z
+    unknown = client.get(reverse("subscriptions:preview"), {"examples": "2501.99999"}).json()
+    assert unknown == {
+        "ok": False,
+        "error": "We have no paper with arXiv id 2501.99999: an example must be a paper"
+        " Paperboy has collected.",
     }
 
 
@@ -252,3 +278,190 @@ def test_highlight_keeps_accented_text_intact():
     assert highlight("Schrödinger bridges", [{"term": "schrodinger"}]) == (
         "<mark>Schrödinger</mark> bridges"
     )
+
+
+# --- What else a subscription follows: categories, an interest, example papers, strictness ------
+
+INTEREST = "test-time adaptation of vision-language models"
+CLIP_TTA = "Test-Time Adaptation with CLIP Reward"  # about the interest
+
+
+@pytest.fixture
+def recorded():
+    """80 real papers of the recording, first seen today, alternately in cs.CL and cs.CV."""
+    return [
+        PaperFactory(
+            title=row["title"],
+            abstract=row["abstract"],
+            categories=["cs.CV" if number % 2 else "cs.CL"],
+        )
+        for number, row in enumerate(real_rows()[:80])
+    ]
+
+
+def z_of_every_paper(words: str = "", examples=()) -> dict[int, float]:
+    """Each embedded recent paper's closeness in meaning to an interest, measured here from the
+    stored embeddings, as the specification says: spreads above the typical recent paper."""
+    papers = list(Paper.objects.filter(embedding__isnull=False).order_by("pk"))
+    vectors = stack(paper.embedding for paper in papers)
+    example_vectors = stack(paper.embedding for paper in examples) if examples else None
+    interest = semantic.interest_vector(words, example_vectors)
+    z = semantic.rank_by_interest(vectors, interest, semantic.Background.of(vectors))
+    return {paper.pk: float(value) for paper, value in zip(papers, z, strict=True)}
+
+
+def ids(result) -> set[int]:
+    return {hit.paper_id for hit in result.hits}
+
+
+@pytest.mark.django_db
+def test_an_interest_alone_previews_the_papers_close_in_meaning_best_first(recorded):
+    result = run_preview(interest=INTEREST, limit=None)
+    z = z_of_every_paper(INTEREST)
+    threshold = semantic.strictness_z(semantic.DEFAULT_STRICTNESS_BY_KIND[semantic.Kind.TEXT])
+    assert result.error is None and result.problem == "" and result.by_meaning
+    assert ids(result) == {paper_id for paper_id, value in z.items() if value >= threshold}
+    assert CLIP_TTA in {hit.paper.title[: len(CLIP_TTA)] for hit in result.hits}
+    similarities = [hit.similarity for hit in result.hits]
+    assert similarities == sorted(similarities, reverse=True)  # nothing else tells them apart
+    assert similarities == pytest.approx([z[hit.paper_id] for hit in result.hits], abs=1e-4)
+    assert [hit.score for hit in result.hits] == pytest.approx(similarities)
+
+
+@pytest.mark.django_db
+def test_every_reason_in_a_preview_is_true(recorded):
+    """ "close in meaning" only from hybrid.CLOSE_IN_MEANING_Z; "matched: `zero-shot` in title"
+    only when the title says zero-shot; a paper the query did not match got in by meaning."""
+    result = run_preview("zero-shot", interest=INTEREST, strictness=2, limit=None)
+    threshold = semantic.strictness_z(2)
+    z = z_of_every_paper(INTEREST)
+    assert result.total == len(result.hits) > 20
+    reasons = [reason for hit in result.hits for reason in hit.reasons]
+    assert any(reason.startswith("matched: `zero-shot` in title") for reason in reasons)
+    assert any(reason == "matched: `zero-shot` in abstract" for reason in reasons)
+    assert any(reason.startswith("close in meaning") for reason in reasons)
+    assert any(not hit.hits for hit in result.hits)  # by meaning alone
+    for hit in result.hits:
+        close = f"close in meaning to your interest “{INTEREST}”" in hit.reasons
+        assert close == (hit.similarity >= hybrid.CLOSE_IN_MEANING_Z), hit
+        assert hit.similarity == pytest.approx(z[hit.paper_id], abs=1e-4)
+        assert hit.by_meaning == (not hit.hits)  # the query's matches come with their hits
+        matched = [reason for reason in hit.reasons if reason.startswith("matched: ")]
+        in_title = bool(re.search(r"zero[- ]?shot", hit.paper.title, re.IGNORECASE))
+        if matched:
+            assert ("`zero-shot` in title" in matched[0]) == in_title, hit
+        else:
+            assert hit.similarity >= threshold, hit
+
+
+@pytest.mark.django_db
+def test_a_preview_is_the_query_or_the_meaning_within_the_categories(recorded):
+    by_query = ids(run_preview("zero-shot", limit=None))
+    by_meaning = ids(run_preview(interest=INTEREST, strictness=2, limit=None))
+    both = run_preview("zero-shot", interest=INTEREST, strictness=2, limit=None)
+    assert by_meaning - by_query and by_query - by_meaning  # each finds papers the other misses
+    assert ids(both) == by_query | by_meaning
+    in_cv = {paper.pk for paper in recorded if "cs.CV" in paper.categories}
+    within = run_preview(
+        "zero-shot", interest=INTEREST, strictness=2, categories=["cs.CV"], limit=None
+    )
+    assert ids(within) == (by_query | by_meaning) & in_cv
+    meaning_within = run_preview(interest=INTEREST, categories=["cs.CV"], limit=None)
+    assert ids(meaning_within) == ids(run_preview(interest=INTEREST, limit=None)) & in_cv
+
+
+@pytest.mark.django_db
+def test_categories_alone_preview_every_paper_in_them(recorded):
+    result = run_preview(categories=["cs.CV"], limit=None)
+    assert ids(result) == {paper.pk for paper in recorded if "cs.CV" in paper.categories}
+    assert {hit.reasons[0] for hit in result.hits} == {"matched: `cs.CV` in category"}
+    assert not result.by_meaning
+
+
+@pytest.mark.django_db
+def test_how_strict_changes_the_preview(recorded):
+    found = {
+        level: ids(run_preview(interest=INTEREST, strictness=level, limit=None))
+        for level in range(1, 6)
+    }
+    assert len(found[1]) > len(found[3]) > len(found[5])
+    for level in range(1, 5):
+        assert found[level + 1] <= found[level]
+    default = run_preview(interest=INTEREST, limit=None)
+    assert ids(default) == found[3] and default.threshold == 3 and default.strictness is None
+    z = z_of_every_paper(INTEREST)
+    assert all(z[paper_id] >= semantic.STRICTNESS_Z[5] for paper_id in found[5])
+    wrong = run_preview(interest=INTEREST, strictness=9)
+    assert wrong.problem == "How strict is 1 (loose) to 5 (strict)." and wrong.hits == []
+
+
+@pytest.mark.django_db
+def test_a_query_alone_is_matched_exactly_and_its_words_only_rank(recorded):
+    assert run_preview("zero-shot").total > 0
+    # Ranking alone embeds nothing (the match step embeds every paper: a preview as someone
+    # types a query must not); a paper without an embedding ranks as a typical one.
+    assert not Paper.objects.filter(embedding__isnull=False).exists()
+    embed_new_papers()
+    result = run_preview("zero-shot", strictness=1, limit=None)
+    assert ids(result) == ids(run_preview("zero-shot", strictness=5, limit=None))
+    assert not result.by_meaning
+    assert all(hit.similarity is not None for hit in result.hits)
+    assert not any("close in meaning" in reason for hit in result.hits for reason in hit.reasons)
+
+
+@pytest.mark.django_db
+def test_example_papers_preview_papers_like_them(recorded):
+    example = next(paper for paper in recorded if paper.title.startswith(CLIP_TTA))
+    result = run_preview(examples=[example.arxiv_id + "v2"], limit=None)
+    assert result.problem == "" and result.total > 1
+    assert result.hits[0].paper_id == example.pk  # recent: matched as the match step would
+    assert result.threshold == semantic.DEFAULT_STRICTNESS_BY_KIND[semantic.Kind.PAPERS]
+    closeness = z_of_every_paper(examples=[Paper.objects.get(pk=example.pk)])
+    reason = f"close in meaning to your example papers, nearest to *{example.title}*"
+    for hit in result.hits:
+        assert (reason in hit.reasons) == (closeness[hit.paper_id] >= hybrid.CLOSE_IN_MEANING_Z)
+    assert any(reason in hit.reasons for hit in result.hits)
+
+
+@pytest.mark.django_db
+def test_unknown_or_unreadable_example_papers_are_named():
+    PaperFactory(arxiv_id="2601.00001")
+    unknown = run_preview(examples=["2601.00001", "2601.99999"])
+    assert unknown.problem == (
+        "We have no paper with arXiv id 2601.99999: an example must be a paper Paperboy has"
+        " collected."
+    )
+    assert unknown.hits == [] and unknown.total == 0
+    unreadable = run_preview(examples=["<script>alert(1)</script>"])
+    assert unreadable.problem.startswith("Not an arXiv id: <script>alert(1)</script>.")
+
+
+@pytest.mark.django_db
+def test_nothing_to_follow_previews_nothing():
+    PaperFactory(title="Zero-shot parsing")
+    result = run_preview("", categories=[], interest="   ", examples=[])
+    assert result.empty_query and result.total == 0 and result.problem == ""
+
+
+@pytest.mark.django_db
+def test_a_preview_reads_papers_for_meaning_that_the_match_step_has_not_yet(monkeypatch):
+    monkeypatch.setattr(recommendations, "EMBED_ON_READ", 2)
+    for number in range(5):
+        PaperFactory(title=f"Test-time adaptation of CLIP, part {number}")
+    result = run_preview(interest=INTEREST)
+    assert Paper.objects.filter(embedding__isnull=False).count() == 2
+    assert result.not_embedded == 3
+    assert run_preview(interest=INTEREST).not_embedded == 1
+    assert run_preview(interest=INTEREST).not_embedded == 0
+
+
+@pytest.mark.django_db
+def test_the_embeddings_are_read_once_while_the_papers_are_unchanged(recorded):
+    embed_new_papers()
+    held = recommendations.embedded_papers(7)
+    assert recommendations.embedded_papers(7) is held and len(held) == len(recorded)
+    PaperFactory(title="Test-time adaptation, again")
+    again = recommendations.embedded_papers(7)
+    assert again is not held and len(again) == len(held) and again.not_embedded == 1
+    embed_new_papers()
+    assert len(recommendations.embedded_papers(7)) == len(held) + 1

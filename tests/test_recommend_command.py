@@ -99,7 +99,10 @@ def test_papers_like_a_given_one_rank_first_and_say_which(recent_papers):
     ids = [line[0] for line in lines]
     assert "2308.02487" not in ids  # the example itself is not recommended
     assert ids[0] == "2408.00744"  # open-vocabulary segmentation with CLIP, as the example
-    assert lines[0][2] == (f"close to *{recent_papers['open_vocabulary'].title}*, which you liked")
+    assert lines[0][2] == (
+        "close in meaning to your example papers, nearest to "
+        f"*{recent_papers['open_vocabulary'].title}*"
+    )
 
 
 @pytest.mark.django_db

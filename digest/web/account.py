@@ -24,7 +24,6 @@ from digest.web.forms import OnboardingForm
 from digest.web.ratelimit import consume_or_429
 from subscriptions.onboarding import complete_onboarding, papers_to_like
 from subscriptions.preview import run_preview
-from subscriptions.query import compose_query
 
 
 def _next_or(request: HttpRequest, default: str) -> str:
@@ -149,7 +148,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             if request.POST.get("action") == "preview":
-                preview = run_preview(compose_query(data["query"], data["categories"]))
+                preview = run_preview(data["query"], categories=data["categories"])
             else:
                 try:
                     complete_onboarding(user, **data)
@@ -165,6 +164,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                     return redirect("subscriptions:list")
         if preview is None:
             # After a failed save the pane shows the query as submitted, not its idle text.
-            query = compose_query(request.POST.get("query", ""), request.POST.getlist("categories"))
-            preview = run_preview(query)
+            preview = run_preview(
+                request.POST.get("query", ""), categories=request.POST.getlist("categories")
+            )
     return render(request, "accounts/onboarding.html", {"form": form, "preview": preview})

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from digest.web.ratelimit import consume
-from subscriptions.preview import PREVIEW_DAYS, PREVIEW_MAX_DAYS, run_preview
+from subscriptions.preview import PREVIEW_DAYS, PREVIEW_MAX_DAYS, PreviewResult, run_preview
 from subscriptions.query import (
     MAX_DEPTH,
     MAX_QUERY_LENGTH,
@@ -18,6 +18,7 @@ from subscriptions.query import (
     QueryError,
     parse,
 )
+from subscriptions.recommendations import arxiv_ids_in
 
 # (query, what it finds) — every one of them is parsed by the tests.
 EXAMPLES = [
@@ -64,10 +65,32 @@ def query_help(request: HttpRequest) -> HttpResponse:
     )
 
 
+def preview_of(
+    data: QueryDict, *, query_name: str = "query", days: int = PREVIEW_DAYS
+) -> PreviewResult:
+    """The preview of what a subscription form (or the JSON endpoint) submitted: the query
+    (``query_name``), ``categories`` (repeated), ``interest``, ``examples`` as written (arXiv
+    ids or addresses) and ``strictness``; what is wrong with them is in the result."""
+    try:
+        strictness = int(data.get("strictness") or 0) or None
+    except ValueError:
+        strictness = None  # not a number: the default, as the form's "Default" choice
+    return run_preview(
+        data.get(query_name, ""),
+        categories=data.getlist("categories"),
+        interest=data.get("interest", ""),
+        examples=arxiv_ids_in(data.get("examples", "")),
+        strictness=strictness,
+        days=days,
+    )
+
+
 @require_GET
 def preview_json(request: HttpRequest) -> JsonResponse:
-    """``GET ?q=QUERY&days=7`` → ``{"ok": true, "papers": [...]}``, or ``{"ok": false,
-    "error": ..., "position": N}`` for an invalid query (still HTTP 200: the caller shows it)."""
+    """``GET ?q=QUERY&days=7`` (and optionally ``categories``, ``interest``, ``examples``,
+    ``strictness``, as the subscription form has them) → ``{"ok": true, "papers": [...]}``,
+    or ``{"ok": false, "error": ..., "position": N}`` for an invalid query, ``{"ok": false,
+    "error": ...}`` for anything else wrong (still HTTP 200: the caller shows it)."""
     if not consume(request, "preview"):
         return JsonResponse({"ok": False, "error": "Too many previews, wait a minute."}, status=429)
     query = request.GET.get("q", "")
@@ -75,7 +98,9 @@ def preview_json(request: HttpRequest) -> JsonResponse:
         days = min(max(int(request.GET.get("days", PREVIEW_DAYS)), 1), PREVIEW_MAX_DAYS)
     except ValueError:
         days = PREVIEW_DAYS
-    result = run_preview(query, days=days)
+    result = preview_of(request.GET, query_name="q", days=days)
+    if result.problem:
+        return JsonResponse({"ok": False, "error": result.problem})
     error = result.error
     if error is None and result.empty_query:
         try:
@@ -99,6 +124,8 @@ def preview_json(request: HttpRequest) -> JsonResponse:
             "hits": hit.hits,
             "abs_url": hit.paper.abs_url,
             "score": round(hit.score, 3),
+            "similarity": None if hit.similarity is None else round(hit.similarity, 3),
+            "reasons": list(hit.reasons),
         }
         for hit in result.hits
     ]

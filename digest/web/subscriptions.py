@@ -12,11 +12,11 @@ from django.views.decorators.http import require_POST
 
 from digest.digests.send_now import send_digest_now as send
 from digest.web.forms import SubscriptionForm
+from digest.web.queries import preview_of
 from digest.web.ratelimit import consume_or_429
 from subscriptions import selectors, services
 from subscriptions.models import Subscription
 from subscriptions.preview import run_preview
-from subscriptions.query import compose_query
 
 
 @login_required
@@ -36,8 +36,10 @@ def _save(request: HttpRequest, form: SubscriptionForm, subscription: Subscripti
     try:
         fields = {name: data[name] for name in services.EDITABLE if name in data}
         if subscription is None:
-            return services.create_subscription(owner=request.user, **fields)
-        return services.update_subscription(subscription, **fields)
+            return services.create_subscription(
+                owner=request.user, examples=data["examples"], **fields
+            )
+        return services.update_subscription(subscription, examples=data["examples"], **fields)
     except ValidationError as error:
         form.add_error(None, error)
         return None
@@ -57,9 +59,9 @@ def _edit(request: HttpRequest, subscription: Subscription | None) -> HttpRespon
             verb = "added" if subscription is None else "saved"
             messages.success(request, f"Subscription “{saved.name}” {verb}.")
             return redirect("subscriptions:list")
-        # The no-JavaScript preview, and after a failed save: what the query as submitted
+        # The no-JavaScript preview, and after a failed save: what the form as submitted
         # would match (the pane must not fall back to its idle text).
-        preview = run_preview(request.POST.get("query", ""))
+        preview = preview_of(request.POST)
     else:
         form = SubscriptionForm(
             instance=subscription,
@@ -67,7 +69,13 @@ def _edit(request: HttpRequest, subscription: Subscription | None) -> HttpRespon
             initial={"enabled": True} if subscription is None else None,
         )
     if preview is None and subscription is not None and request.method == "GET":
-        preview = run_preview(subscription.query)
+        preview = run_preview(
+            subscription.query,
+            categories=subscription.categories,
+            interest=subscription.interest,
+            examples=[p.arxiv_id for p in subscription.examples.all() if p.arxiv_id],
+            strictness=subscription.strictness,
+        )
     return render(
         request,
         "subscriptions/form.html",
@@ -109,5 +117,4 @@ def preview_fragment(request: HttpRequest) -> HttpResponse:
     (the same template the no-JavaScript form post renders)."""
     if (limited := consume_or_429(request, "preview")) is not None:
         return limited
-    query = compose_query(request.GET.get("query", ""), request.GET.getlist("categories"))
-    return render(request, "subscriptions/_preview.html", {"preview": run_preview(query)})
+    return render(request, "subscriptions/_preview.html", {"preview": preview_of(request.GET)})

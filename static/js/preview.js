@@ -11,19 +11,26 @@
     };
   }
 
+  // Everything a form says to follow; the fragment endpoint reads the same names as the form.
+  var TEXT_FIELDS = ["query", "interest", "examples"];
+
   document.querySelectorAll("form[data-preview-form]").forEach(function (form) {
     var target = document.querySelector("[data-preview-target]");
-    var query = form.querySelector("[data-query-input]");
-    if (!target || !query) return;
+    if (!target || !form.querySelector("[data-query-input]")) return;
     var url = form.getAttribute("data-preview-url");
     var latest = 0;
 
     function refresh() {
       var params = new URLSearchParams();
-      params.set("query", query.value);
+      TEXT_FIELDS.forEach(function (name) {
+        var field = form.elements.namedItem(name);
+        if (field && field.value !== undefined) params.set(name, field.value);
+      });
       form.querySelectorAll("input[name=categories]:checked").forEach(function (box) {
         params.append("categories", box.value);
       });
+      var strict = form.querySelector("input[name=strictness]:checked");
+      if (strict) params.set("strictness", strict.value);
       var ticket = ++latest;
       target.setAttribute("aria-busy", "true");
       fetch(url + "?" + params.toString(), {
@@ -39,10 +46,25 @@
         .finally(function () { if (ticket === latest) target.removeAttribute("aria-busy"); });
     }
 
+    // The chosen categories, listed above the long list of checkboxes.
+    var chosen = form.querySelector("[data-categories-chosen]");
+    function showChosen() {
+      if (!chosen) return;
+      var codes = [];
+      form.querySelectorAll("input[name=categories]:checked").forEach(function (box) {
+        codes.push(box.value);
+      });
+      chosen.hidden = codes.length === 0;
+      chosen.querySelector("[data-categories-chosen-list]").textContent = codes.join(", ");
+    }
+
     var later = debounce(refresh, 300);
-    query.addEventListener("input", later);
+    form.addEventListener("input", function (event) {
+      if (TEXT_FIELDS.indexOf(event.target.name) !== -1) later();
+    });
     form.addEventListener("change", function (event) {
-      if (event.target.name === "categories") later();
+      if (event.target.name === "categories") { showChosen(); later(); }
+      if (event.target.name === "strictness") refresh(); // a click: no typing to wait for
     });
   });
 

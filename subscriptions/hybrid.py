@@ -84,7 +84,11 @@ class Evidence:
 @dataclass(frozen=True)
 class Ranked:
     score: float
-    reasons: tuple[str, ...]
+    lines: tuple[explain.Line, ...]  # the reasons, for text (``str``) or a page (``.html``)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(str(line) for line in self.lines)
 
 
 def combine(
@@ -117,10 +121,15 @@ def rank(evidence: Evidence) -> Ranked:
             upvotes=evidence.upvotes,
         )
     )
-    return Ranked(score, tuple(reasons(evidence)))
+    return Ranked(score, tuple(reason_lines(evidence)))
 
 
 def reasons(evidence: Evidence) -> list[str]:
+    """The reasons to show for one paper, as plain text."""
+    return [str(line) for line in reason_lines(evidence)]
+
+
+def reason_lines(evidence: Evidence) -> list[explain.Line]:
     """The reasons to show for one paper, worded as everywhere else (``subscriptions.explain``):
     the evidence as the entries a digest stores, said only where it bears them out."""
     entries: list[dict] = list(evidence.hits)
@@ -149,10 +158,7 @@ def reasons(evidence: Evidence) -> list[str]:
                 "similarity": evidence.liked_similarity,
             }
         )
-    return [
-        str(line)
-        for line in explain.lines(entries, featured=evidence.featured, upvotes=evidence.upvotes)
-    ]
+    return explain.lines(entries, featured=evidence.featured, upvotes=evidence.upvotes)
 
 
 def normalise_keyword(scores: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from digest.papers.models import Paper
-from subscriptions import recommendations, semantic
+from subscriptions import explain, recommendations, semantic
 from subscriptions.analyses import KEPT_DAYS
 from subscriptions.compiled import CNode, Hit, compile_query, match, public_hits
 from subscriptions.query import QueryError, compose_query, parse
@@ -52,10 +52,10 @@ INTEREST_MAX_LENGTH = 1000
 class PreviewHit:
     """A paper the subscription would have matched: ``.paper`` (loaded on first use, in
     batches), ``.hits`` ([{"term", "field"}]), ``.score`` (the hybrid score), ``.similarity``
-    (z, None without one), ``.reasons`` (``hybrid.rank``) and ``.by_meaning`` (matched by
-    meaning, not by the query)."""
+    (z, None without one), ``.lines`` (the reasons, ``hybrid.rank``; ``.reasons`` as text) and
+    ``.by_meaning`` (matched by meaning, not by the query)."""
 
-    __slots__ = ("paper_id", "hits", "score", "similarity", "reasons", "by_meaning", "_loader")
+    __slots__ = ("paper_id", "hits", "score", "similarity", "lines", "by_meaning", "_loader")
 
     def __init__(
         self,
@@ -65,20 +65,24 @@ class PreviewHit:
         loader,
         *,
         similarity: float | None = None,
-        reasons: tuple[str, ...] = (),
+        lines: tuple[explain.Line, ...] = (),
         by_meaning: bool = False,
     ):
         self.paper_id = paper_id
         self.hits = hits
         self.score = score
         self.similarity = similarity
-        self.reasons = reasons
+        self.lines = lines
         self.by_meaning = by_meaning
         self._loader = loader
 
     @property
     def paper(self) -> Paper:
         return self._loader(self.paper_id)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(str(line) for line in self.lines)
 
     def __repr__(self) -> str:
         return (
@@ -240,7 +244,7 @@ def run_preview(
             item.score,
             loader,
             similarity=item.similarity,
-            reasons=item.reasons,
+            lines=item.lines,
             by_meaning=item.paper_id in by_meaning,
         )
         for item in ranked

@@ -31,7 +31,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from digest.papers.models import Paper
-from subscriptions import hybrid, semantic
+from subscriptions import explain, hybrid, semantic
 from subscriptions.embeddings import (
     DIMENSIONS,
     embed_new_papers,
@@ -278,7 +278,11 @@ class RankedPaper:
     score: float
     similarity: float | None  # z; None without an interest or an embedding
     hits: list[dict[str, str]]
-    reasons: tuple[str, ...]
+    lines: tuple[explain.Line, ...]  # the reasons (``subscriptions.explain``)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(str(line) for line in self.lines)
 
 
 def rank(
@@ -330,7 +334,7 @@ def rank(
                 score=ranked.score,
                 similarity=float(z[index]) if has_z[index] else None,
                 hits=list(hits[index]) if hits is not None else [],
-                reasons=ranked.reasons,
+                lines=ranked.lines,
             )
         )
     return found

@@ -360,7 +360,7 @@ def test_the_live_preview_reads_every_field_and_strictness_changes_it(client, re
         reverse("subscriptions:preview_fragment"), {"interest": INTEREST, "strictness": "1"}
     ).content.decode()
     assert f"{loose} papers in the last 7 days" in page
-    assert f"close in meaning to your interest “{INTEREST}”" in page
+    assert f"Close in meaning to your interest “{INTEREST}”" in page
     assert "strictness 1 of 5" in page
     unknown = client.get(
         reverse("subscriptions:preview_fragment"), {"examples": "2501.99999"}

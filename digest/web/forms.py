@@ -45,16 +45,23 @@ STRICTNESS_CHOICES = [
 ]
 
 
+def categories_field(help_text: str) -> forms.MultipleChoiceField:
+    """The arXiv categories as checkboxes (their choices are set when a form is made)."""
+    return forms.MultipleChoiceField(
+        label="arXiv categories",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=help_text,
+    )
+
+
 class SubscriptionForm(forms.ModelForm):
     """What to follow, in any combination — a query, arXiv categories, an interest in words,
     example papers — and how strict matching by meaning is. ``cleaned_data["examples"]`` is
     the example papers (``Paper`` objects), for ``subscriptions.services``."""
 
-    categories = forms.MultipleChoiceField(
-        label="arXiv categories",
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Only papers in one of these categories. Alone, every new paper in them.",
+    categories = categories_field(
+        "Only papers in one of these categories. Alone, every new paper in them."
     )
     interest = forms.CharField(
         label="Your interest, in your own words",
@@ -231,11 +238,8 @@ class OnboardingForm(forms.Form):
     recent papers the reader ticks as liked (``papers_to_like``: the papers on offer; an id
     not among them is refused, so a tampered form cannot rate an arbitrary or hidden paper)."""
 
-    categories = forms.MultipleChoiceField(
-        label="arXiv categories",
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Optional: only papers in these categories. Leave empty for all of arXiv.",
+    categories = categories_field(
+        "Optional: only papers in these categories. Leave empty for all of arXiv."
     )
     query = forms.CharField(
         label="What do you want to follow?",

@@ -13,16 +13,23 @@ side agree on it. The typical paper is measured on the recent papers' embeddings
 matrix product per 10,000 of them (``semantic.similarities_in_chunks``).
 
 **Every match carries its z.** A paper the subscription's query matched gets the same z as
-``similarity`` (one dot product per pair, :meth:`Interests.z`). A subscription that is only a
-boolean query gets one from its query's words (``semantic.compiled_interest_text``, the
-``Kind.QUERY`` interest), :class:`QueryWords` — used to rank, never to match: such a subscription
-matches nothing by meaning. Without it, the hybrid ranking (``subscriptions.hybrid``, z + 3 ×
-keyword) would put a reader's interest subscriptions' papers 2–3 spreads above their query
-subscriptions' papers for no reason but the kind of subscription; and on the recorded listings
-ranking a query's matches by z + keyword lifts the AUC from 0.712 to 0.816 (bench/RESULTS.md,
-"Relevance"). Its cost is one embedding per distinct query text that matched something in the
-run (~40 µs: tokenising dominates) and one dot product per distinct query × paper matched
-(bench/matching.py prints both at 100k and 1M subscriptions).
+``similarity`` (one dot product per pair, :meth:`Interests.z`).
+
+**A boolean-only subscription gets a z too, from its query's words** (:class:`QueryWords`:
+``semantic.compiled_interest_text``, the ``Kind.QUERY`` interest) — to rank what its query
+matched, never to match: it matches nothing by meaning. Decided so because the hybrid ranking
+(``subscriptions.hybrid``, z + 3 × keyword) puts one reader's subscriptions on one scale: without
+it, a query's matches would count z as 0 next to interest matches that are all above their
+threshold; and on the recorded listings, ranking by the query words' z plus the keyword score
+instead of the keyword score alone lifts the AUC from 0.712 to 0.816 (bench/relevance.py). Its
+cost is one embedding per distinct query that matched in a chunk (~50 µs, tokenising most of
+it) and one dot product per distinct query × paper matched (~1.5 µs). bench/matching.py, 1M
+subscriptions × 2,000 papers: +1.7 s when they share 5,000 queries (2,566 embedded; the
+percolation takes 1.1 s), +43 s when almost every subscriber wrote their own (465,000 embedded,
+6.8M dot products; the percolation takes 30 s). The second is more than the percolation, but
+the step writes 9.3M match rows then, at ~115 µs of CPU each (bench/delivery.py's match step),
+so it adds a few percent to the step; it grows with the distinct queries that match, not with
+the subscribers.
 
 A paper without an embedding (the daily run embeds papers first, ``digest.pipeline.match``)
 is matched by queries only, and its matches have no similarity.
@@ -46,10 +53,6 @@ from subscriptions.embeddings import embed, from_bytes, stack
 from subscriptions.models import Subscription
 from subscriptions.query import QueryError, compose_query
 from subscriptions.recent import window_start
-
-# Query texts whose words' vectors one run keeps (1 KiB each): all of them when distinct texts
-# are a few thousand, one chunk's worth when every subscriber wrote their own.
-KEPT_QUERY_WORDS = 20_000
 
 
 def recent_background(days: int, now: dt.datetime) -> semantic.Background:
@@ -202,8 +205,13 @@ class QueryWords:
     each distinct compiled query is embedded once (when it first matches), and a paper's z is one
     dot product. Queries with no words (authors or categories only) get no similarity."""
 
-    def __init__(self, background: semantic.Background):
+    def __init__(self, background: semantic.Background, *, kept: int):
+        """``kept``: how many queries' vectors (1 KiB each) to keep — all of them when the
+        distinct queries are a few thousand; when every subscriber wrote their own, a chunk of
+        subscriptions' worth, emptied when full."""
         self.background = background
+        self.kept = max(kept, 1)
+        self.embedded = 0  # queries embedded so far
         self._interests: dict[str, tuple[np.ndarray, float, float] | None] = {}
 
     def z(self, compiled: str, paper: np.ndarray | None) -> float | None:
@@ -211,19 +219,20 @@ class QueryWords:
             return None
         interest = self._interests.get(compiled, False)
         if interest is False:
-            if len(self._interests) >= KEPT_QUERY_WORDS:
+            if len(self._interests) >= self.kept:
                 self._interests.clear()
             interest = self._interests[compiled] = self._interest(compiled)
         if interest is None:
             return None
         vector, mean, sd = interest
-        return float((vector @ paper - mean) / sd)
+        return (float(vector @ paper) - mean) / sd
 
     def _interest(self, compiled: str) -> tuple[np.ndarray, float, float] | None:
         node = loads(compiled)
         text = semantic.compiled_interest_text(node) if node is not None else ""
         if not text:
             return None
+        self.embedded += 1
         vector = embed([text])[0]
         if not vector.any():
             return None

@@ -317,6 +317,10 @@ def rematch_subscription(subscription: Subscription, *, now: dt.datetime | None 
         ).delete()
         if not subscription.enabled or subscription.pk is None:
             return 0
+        compiled = _compiled_query(subscription)
+        interest = semantic_step.interest_of(subscription)
+        if not compiled and interest is None:  # an invalid query and nothing else
+            return 0
         sent_ids = set(sent.values_list("pk", flat=True))
         recent = recent_papers(
             max(settings.MATCH_REMATCH_DAYS, settings.MATCH_RECENT_DAYS), now=now
@@ -331,10 +335,8 @@ def rematch_subscription(subscription: Subscription, *, now: dt.datetime | None 
         background = semantic_step.recent_background(settings.MATCH_RECENT_DAYS, now)
         vectors = semantic_step.PaperVectors.of([embedding for _, embedding in window], background)
         position_of = {paper_id: position for position, (paper_id, _) in enumerate(window)}
-        interest = semantic_step.interest_of(subscription)
         interests = semantic_step.Interests([interest] if interest else [], vectors)
         query_words = semantic_step.QueryWords(background, kept=1)
-        compiled = _compiled_query(subscription)
         rows: dict[int, Match] = {}
         node = loads(compiled) if compiled else None
         for paper, hits in recent.search(node, since=since) if node is not None else ():

@@ -12,11 +12,11 @@ import pytest
 from django.utils import timezone
 
 from digest.papers.models import Paper
-from subscriptions import services
-from subscriptions.embeddings import embed_new_papers
+from subscriptions import semantic, services
+from subscriptions.embeddings import embed_new_papers, to_bytes
 from subscriptions.match_step import match_new_papers
 from subscriptions.models import Match, Subscription
-from tests.factories import PaperFactory, UserFactory
+from tests.factories import PaperFactory, SubscriptionFactory, UserFactory
 from tests.realpapers import real_paper, real_row
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +220,16 @@ def test_saving_a_subscription_with_a_query_and_an_interest_matches_both_ways_on
     assert matches[title_of(MADS)].hits and matches[title_of(MADS)].similarity >= 2
     assert matches[title_of(GEOMETRY)].hits == []
     assert matches[title_of(GROUNDING)].similarity is not None
+
+
+def test_a_subscription_whose_query_does_not_parse_is_still_matched_by_its_interest(caplog):
+    subscription = SubscriptionFactory(  # saved past the form: its query was never checked
+        query="(zero-shot",
+        interest=CLASSIFY_WITHOUT_LABELS,
+        interest_vector=to_bytes(semantic.interest_vector(CLASSIFY_WITHOUT_LABELS)),
+    )
+    new_papers(MADS, COSYVOICE)
+    with caplog.at_level(logging.WARNING, logger="subscriptions.match_step"):
+        match_new_papers()
+    assert f"subscription {subscription.id} has an invalid query" in caplog.text
+    assert titles(subscription) == {title_of(MADS)}

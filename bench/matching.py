@@ -1182,13 +1182,12 @@ def summary(results: list[dict], preview_result: dict | None = None) -> str:
             parts.append(f"{result['subscriptions']:,}: FAILED")
             continue
         words = result.get("query_words", {})
-        if "seconds" in words:
-            parts.append(f"query words +{words['seconds']:.1f} s")
         parts.append(
             f"{result['subscriptions'] // 1000:,}k×{result['papers']:,}: {p['seconds']:.1f} s,"
             f" {p['peak_rss_mb']:.0f} MB, {p['matches']:,} matches,"
             f" {ratio(result['naive'], p)} vs naive,"
             f" {ratio(result['postgres'], p)} vs PostgreSQL ORM"
+            + (f", query words +{words['seconds']:.1f} s" if "seconds" in words else "")
         )
     if preview_result and "error" not in preview_result:
         parts.append(

@@ -5,6 +5,7 @@ the preview; print the floors the matcher must hold.
     python bench/matching.py                                   # 10k, 100k and 1M subscriptions
     python bench/matching.py --subscriptions 100000 --papers 2000
     python bench/matching.py --subscriptions 100000 --pg-queries 0 --preview-papers 0
+    python bench/matching.py --subscriptions 1000000 --distinct-queries 5000  # bulk-created ones
 
 Floors (each printed as met or NOT MET, with the measurement):
 
@@ -40,6 +41,12 @@ Each size runs in its own subprocesses so peak memory (``ru_maxrss``) is per mea
   sample of subscriptions, extrapolated linearly to all of them. The schema is dropped after.
   Connects with ``DATABASE_URL`` if it is PostgreSQL, else postgres://postgres@127.0.0.1:5432/postgres.
   ``--pg-queries 0`` skips it;
+* **query words**: what the match step adds for subscriptions that are only a boolean query —
+  the z of their query's words for every distinct query × paper matched
+  (``subscriptions.semantic_step.QueryWords``: one embedding per distinct query that matched, one
+  dot product per match), in the step's chunks of ``MATCH_BATCH_SUBSCRIPTIONS`` subscriptions.
+  Its own process: the percolation it needs and the papers' embeddings (the daily run's embed
+  step) are not counted. ``--no-query-words`` skips it;
 * **preview**: ``run_preview`` over 10,000 papers of the last week in a throwaway SQLite
   database: the very first call (which analyses every paper and stores the analyses), then the
   papers embedded (what the daily run does), then a new process, which reads the stored
@@ -86,6 +93,7 @@ import django  # noqa: E402
 django.setup()  # the preview and the PostgreSQL baseline use the models
 
 import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.postgres.search import SearchQuery, SearchVectorField  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection as django_connection  # noqa: E402
@@ -93,12 +101,14 @@ from django.db import models  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from digest.papers.models import Paper  # noqa: E402
+from subscriptions import semantic  # noqa: E402
 from subscriptions.compiled import compile_query, dumps, loads, match  # noqa: E402
 from subscriptions.documents import PaperDoc  # noqa: E402
-from subscriptions.embeddings import embed_new_papers  # noqa: E402
-from subscriptions.percolator import Percolator  # noqa: E402
+from subscriptions.embeddings import embed, embed_new_papers, paper_text  # noqa: E402
+from subscriptions.percolator import AnalysedPapers, Percolator  # noqa: E402
 from subscriptions.preview import run_preview  # noqa: E402
 from subscriptions.query import And, Author, Category, Not, Or, Term, parse, to_text  # noqa: E402
+from subscriptions.semantic_step import QueryWords  # noqa: E402
 from subscriptions.text import analyze, name_tokens, split, stem  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "hf_papers_pages.jsonl"
@@ -680,19 +690,26 @@ def generate_query(vocabulary: Vocabulary, rng: random.Random):
     return Or((term(), term()))
 
 
-def generate(subscriptions: int, papers: int, directory: Path) -> dict:
+def generate(subscriptions: int, papers: int, directory: Path, distinct: int | None = None) -> dict:
+    """Write the papers and the subscriptions' compiled queries and texts; with ``distinct``,
+    the subscriptions share that many queries, the popular ones more often (Zipf-like)."""
     rng = random.Random(SEED)
     corpus = load_corpus()
     vocabulary = Vocabulary(corpus, rng)
     paper_rows = generate_papers(corpus, vocabulary, papers, rng)
     (directory / "papers.json").write_text(json.dumps(paper_rows))
+    pool = [generate_query(vocabulary, rng) for _ in range(distinct or 0)]
+    popularity = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(pool))))
     checked = 0
     with (
         open(directory / "compiled.jsonl", "w", encoding="utf-8") as compiled_file,
         open(directory / "texts.jsonl", "w", encoding="utf-8") as text_file,
     ):
         for number in range(subscriptions):
-            node = generate_query(vocabulary, rng)
+            if pool:
+                node = rng.choices(pool, cum_weights=popularity)[0]
+            else:
+                node = generate_query(vocabulary, rng)
             text = to_text(node)
             if number % max(1, subscriptions // 2_000) == 0:
                 # The stored text must mean exactly what was compiled.
@@ -759,6 +776,41 @@ def run_percolator(directory: Path, sample_papers: int) -> dict:
         "distinct_matches": distinct_matches,
         "sample_matches": len(sample),
         "sample_hash": _pairs_hash(sample),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_query_words(directory: Path) -> dict:
+    """The z of the query's words for every distinct query × paper the percolator matches, as
+    the match step computes it for boolean-only subscriptions: in chunks of
+    ``MATCH_BATCH_SUBSCRIPTIONS`` subscriptions, one ``QueryWords`` for the run. Only that is
+    timed; the percolation and the papers' embeddings are not."""
+    gc.disable()  # as the match step does (percolator.gc_paused)
+    rows = json.loads((directory / "papers.json").read_text())
+    analysed = AnalysedPapers(analyse_papers(directory))
+    papers = embed([paper_text(row["title"], row["abstract"]) for row in rows])
+    size = settings.MATCH_BATCH_SUBSCRIPTIONS
+    words = QueryWords(semantic.Background.of(papers), kept=size)
+    seconds = 0.0
+    matches = similarities = 0
+    with open(directory / "compiled.jsonl", encoding="utf-8") as handle:
+        while lines := list(itertools.islice(handle, size)):
+            percolator = Percolator(analysed)
+            for line in lines:
+                compiled = line.rstrip("\n")
+                percolator.add(compiled, compiled)
+            found = [(index, payloads[0]) for index, payloads, _ in percolator.matches()]
+            started = clock()
+            for index, compiled in found:
+                similarities += words.z(compiled, papers[index]) is not None
+            seconds += clock() - started
+            matches += len(found)
+    return {
+        "seconds": seconds,
+        "distinct_matches": matches,
+        "similarities": similarities,
+        "embedded": words.embedded,
+        "chunk": size,
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -1042,15 +1094,23 @@ def child(kind: str, directory: Path, *args: str, env: dict | None = None) -> di
 # --- Driver -------------------------------------------------------------------------------------
 
 
-def run_size(subscriptions: int, papers: int, naive_papers: int | None, pg_queries: int) -> dict:
+def run_size(
+    subscriptions: int,
+    papers: int,
+    naive_papers: int | None,
+    pg_queries: int,
+    query_words: bool = True,
+    distinct: int | None = None,
+) -> dict:
     sample_papers = naive_papers or max(2, min(papers, NAIVE_EVALUATIONS // subscriptions))
     with tempfile.TemporaryDirectory(prefix="bench-matching-") as tmp:
         directory = Path(tmp)
         started = time.perf_counter()
-        generated = generate(subscriptions, papers, directory)
+        generated = generate(subscriptions, papers, directory, distinct)
         print(
             f"\n== {subscriptions:,} subscriptions × {papers:,} papers"
-            f" (generated in {time.perf_counter() - started:.0f} s,"
+            + (f", {distinct:,} distinct queries" if distinct else "")
+            + f" (generated in {time.perf_counter() - started:.0f} s,"
             f" {generated['round_trips_checked']} query texts re-parsed and checked)",
             flush=True,
         )
@@ -1058,6 +1118,7 @@ def run_size(subscriptions: int, papers: int, naive_papers: int | None, pg_queri
         naive = child(
             "naive", directory, "--sample-papers", str(sample_papers), "--papers", str(papers)
         )
+        words = child("query-words", directory) if query_words else {"skipped": True}
         postgres = {"skipped": True}
         if pg_queries:
             postgres = child(
@@ -1075,6 +1136,7 @@ def run_size(subscriptions: int, papers: int, naive_papers: int | None, pg_queri
         "percolator": percolator,
         "naive": naive,
         "postgres": postgres,
+        "query_words": words,
     }
     report(result)
     return result
@@ -1182,6 +1244,18 @@ def report(result: dict) -> None:
         f" {p['candidates_verified']:,} verified after the second-key filter"
         f" ({p['candidates_verified'] / result['papers']:,.0f} per paper)"
     )
+    words = result["query_words"]
+    if "error" in words:
+        print(f"  query words     FAILED: {words['error']}")
+    elif not words.get("skipped"):
+        print(
+            f"  query words     {words['seconds']:8.2f} s CPU"
+            f"   peak RSS {words['peak_rss_mb']:7.0f} MB"
+            f"   the z of the query's words for {words['distinct_matches']:,} distinct query ×"
+            f" paper matches ({words['similarities']:,} with words), {words['embedded']:,} query"
+            f" texts embedded, in chunks of {words['chunk']:,}: what the match step adds to"
+            f" the percolator's {p['seconds']:.1f} s"
+        )
     if "error" in naive:
         print(f"  (a) naive loop  FAILED: {naive['error']}")
     else:
@@ -1233,11 +1307,13 @@ def summary(results: list[dict], preview_result: dict | None = None) -> str:
         if "error" in p:
             parts.append(f"{result['subscriptions']:,}: FAILED")
             continue
+        words = result.get("query_words", {})
         parts.append(
             f"{result['subscriptions'] // 1000:,}k×{result['papers']:,}: {p['seconds']:.1f} s,"
             f" {p['peak_rss_mb']:.0f} MB, {p['matches']:,} matches,"
             f" {ratio(result['naive'], p)} vs naive,"
             f" {ratio(result['postgres'], p)} vs PostgreSQL ORM"
+            + (f", query words +{words['seconds']:.1f} s" if "seconds" in words else "")
         )
     if preview_result and "error" not in preview_result:
         parts.append(
@@ -1323,6 +1399,14 @@ def main() -> None:
     parser.add_argument("--naive-papers", type=int, help="papers the naive loop is measured on")
     parser.add_argument("--pg-queries", type=int, default=POSTGRES_QUERIES)
     parser.add_argument(
+        "--no-query-words", action="store_true", help="skip timing the query words' similarity"
+    )
+    parser.add_argument(
+        "--distinct-queries",
+        type=int,
+        help="subscriptions share this many queries (bulk-created ones repeat a few thousand)",
+    )
+    parser.add_argument(
         "--preview-papers", type=int, default=PREVIEW_PAPERS, help="0 skips the preview timing"
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -1338,6 +1422,8 @@ def main() -> None:
             output = time_preview_new_process(args.data)
         elif args.child == "preview-interest-new-process":
             output = time_preview_interest_new_process(args.data)
+        elif args.child == "query-words":
+            output = run_query_words(args.data)
         elif args.child == "naive":
             output = run_naive(args.data, args.sample_papers, args.papers)
         else:
@@ -1349,7 +1435,17 @@ def main() -> None:
         sizes = list(SIZES)
     else:
         sizes = [args.subscriptions] if args.subscriptions else []  # 0: the preview only
-    results = [run_size(n, args.papers, args.naive_papers, args.pg_queries) for n in sizes]
+    results = [
+        run_size(
+            n,
+            args.papers,
+            args.naive_papers,
+            args.pg_queries,
+            not args.no_query_words,
+            args.distinct_queries,
+        )
+        for n in sizes
+    ]
     preview_result = preview_size(args.preview_papers) if args.preview_papers else None
     print()
     for line in floors(results, preview_result):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from digest.papers.models import Paper
 from subscriptions import recent, services
+from subscriptions.compiled import compile_text
 from subscriptions.documents import ANALYSIS_VERSION, PaperDoc
 from subscriptions.match_step import match_new_papers, rematch_subscription
 from subscriptions.models import Match, PaperAnalysis, Subscription
@@ -109,6 +110,48 @@ def test_bulk_created_subscriptions_are_compiled_by_the_step_and_invalid_ones_sk
     assert bulk.compiled.startswith("[1,")
     assert list(Match.objects.values_list("subscription__name", flat=True)) == ["bulk"]
     assert "invalid query" in caplog.text
+
+
+def test_bulk_created_subscriptions_are_compiled_within_their_categories(caplog):
+    in_vision = real_paper(METRIC3D, categories=["cs.CV"])
+    real_paper(COSYVOICE, categories=["cs.SD", "cs.CL"])  # says "zero-shot" too
+    owner = UserFactory()
+    Subscription.objects.bulk_create(
+        [
+            Subscription(owner=owner, name="query", query="zero-shot", categories=["cs.CV"]),
+            Subscription(owner=owner, name="categories alone", categories=["cs.CV", "eess.IV"]),
+            # Matched by meaning only (no vector yet: it matches nothing): no boolean query.
+            Subscription(owner=owner, name="meaning", interest="depth from a single image"),
+        ]
+    )
+    with caplog.at_level(logging.WARNING, logger="subscriptions.match_step"):
+        match_new_papers()
+    compiled = dict(Subscription.objects.values_list("name", "compiled"))
+    assert compiled == {
+        "query": compile_text("(zero-shot) AND (cat:cs.CV)"),
+        "categories alone": compile_text("cat:cs.CV OR cat:eess.IV"),
+        "meaning": "",
+    }
+    assert sorted(Match.objects.values_list("subscription__name", "paper")) == [
+        ("categories alone", in_vision.id),
+        ("query", in_vision.id),
+    ]
+    assert "invalid" not in caplog.text  # no boolean query is not an invalid one
+
+
+def test_categories_alone_follow_every_paper_in_them():
+    vision = [real_paper(title, categories=["cs.CV"]) for title in (METRIC3D, LOTUS)]
+    real_paper(COSYVOICE, categories=["cs.SD"])
+    subscription = services.create_subscription(
+        owner=UserFactory(), name="vision", categories=["cs.CV"]
+    )
+    Match.objects.all().delete()  # only what the step writes
+    Subscription.objects.filter(pk=subscription.pk).update(compiled="")  # as if bulk-created
+    match_new_papers()
+    assert sorted(subscription.matches.values_list("paper_id", flat=True)) == sorted(
+        paper.id for paper in vision
+    )
+    assert subscription.matches.first().hits == [{"term": "cs.CV", "field": "category"}]
 
 
 def no_analysis(monkeypatch) -> None:

@@ -128,8 +128,9 @@ class Match(models.Model):
     )
     hits = models.JSONField(default=list)
     score = models.FloatField(default=0)
-    # How close in meaning the paper is to the subscription's interest, in spreads above the
-    # typical paper (z, ``subscriptions.semantic``); null without an interest.
+    # How close in meaning the paper is to the subscription's interest — or, for a boolean-only
+    # subscription, to its query's words — in spreads above the typical paper (z,
+    # ``subscriptions.semantic_step``); null when the paper had no embedding yet.
     similarity = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

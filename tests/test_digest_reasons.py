@@ -246,3 +246,16 @@ def test_the_web_page_lists_suggestions_under_their_own_heading_apart_from_the_c
         i.pk for i in context["matched"] + context["featured"] + context["overflow"]
     }
     assert digest.papers_total == len(context["matched"]) + len(context["featured"])
+
+
+def test_a_boolean_only_subscription_never_says_close_in_meaning():
+    """Its matches carry the z of its query's words (the match step's, to rank them), but it
+    has no interest of the reader's to be close to: the reason is the words that matched."""
+    reader = UserFactory()
+    words = SubscriptionFactory(owner=reader, name="Words", query="CLIP")
+    paper = PaperFactory(title="CLIP for everything", created_at=NOW - dt.timedelta(hours=3))
+    matched(words, paper, terms=[("CLIP", "title")], score=2.0, similarity=4.0)
+    digest = build_digest(reader, now=NOW)
+    text = render_digest_email(digest).body
+    assert "matched: `CLIP` in title" in text
+    assert "close in meaning" not in text

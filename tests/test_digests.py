@@ -13,9 +13,9 @@ from digest.digests.email import render_digest_email
 from digest.digests.models import Delivery, Digest, DigestItem, Suppression
 from digest.papers.models import Paper
 from subscriptions import explain, hybrid, semantic
-from subscriptions.embeddings import embed_new_papers, from_bytes, stack
+from subscriptions.embeddings import embed_new_papers, from_bytes, stack, to_bytes
 from subscriptions.hybrid import combine
-from subscriptions.models import Feedback, Match
+from subscriptions.models import Feedback, Match, Subscription
 from tests.factories import DigestFactory, PaperFactory, SubscriptionFactory, UserFactory
 from tests.realpapers import real_rows
 
@@ -518,6 +518,11 @@ def test_an_interest_of_example_papers_names_the_example_nearest_to_the_paper(us
     new_clip = clip[1]
     Paper.objects.filter(pk=new_clip.pk).update(created_at=NOW - dt.timedelta(hours=2))
     assert embed_new_papers() == 5
+    # As subscriptions.services stores it: the examples' mean, the interest by meaning.
+    embeddings = stack(p.embedding for p in Paper.objects.filter(pk__in=[e.pk for e in examples]))
+    Subscription.objects.filter(pk=like_these.pk).update(
+        interest_vector=to_bytes(semantic.interest_vector("", embeddings))
+    )
     Match.objects.filter(pk=match(like_these, new_clip, terms=[], score=0).pk).update(
         similarity=2.0
     )

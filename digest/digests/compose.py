@@ -30,7 +30,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 
 from accounts.models import User
@@ -85,12 +85,13 @@ class _Candidate:
         name: str,
         *,
         similarity: float | None = None,
-        interest: str = "",
+        interest: str | None = None,
     ) -> dict | None:
         """Merge one subscription's match: each distinct (term, field) of its hits once, named
-        after the subscription, and how close in meaning the paper is to its interest (a
-        ``meaning`` entry, ``subscriptions.explain``); a match with neither still says where it
-        came from. Returns the meaning entry, if any."""
+        after the subscription, and how close in meaning the paper is to its ``interest`` (a
+        ``meaning`` entry, ``subscriptions.explain``; ``None``: the subscription has no interest,
+        its similarity only ranks); a match with neither still says where it came from. Returns
+        the meaning entry, if any."""
         named = {"subscription": name, "subscription_id": subscription_id}
         terms = {
             (str(hit.get("term", "")), str(hit.get("field", ""))): None
@@ -99,7 +100,7 @@ class _Candidate:
         }
         self.hits += [{"term": term, "field": where, **named} for term, where in terms]
         meaning = None
-        if similarity is not None:
+        if similarity is not None and interest is not None:
             meaning = {
                 "field": explain.MEANING,
                 "term": explain.tidy(interest, STORED_TEXT_CHARS),
@@ -459,6 +460,15 @@ def plan_digests(
     found: dict[int, dict[int, _Candidate]] = {user.pk: {} for user in users}
     rows = (
         _matches(starts, now=now)
+        # Whether the subscription follows an interest (words or example papers): only then is
+        # closeness in meaning a reason to say. A boolean-only subscription's similarity is its
+        # query words' (``subscriptions.semantic_step``), used to rank, never said.
+        .annotate(
+            has_interest=ExpressionWrapper(  # as Subscription.has_interest
+                Q(subscription__interest_vector__isnull=False) | ~Q(subscription__interest=""),
+                output_field=BooleanField(),
+            )
+        )
         .order_by("owner_id", "paper_id", "subscription_id")
         .values_list(
             "owner_id",
@@ -473,19 +483,25 @@ def plan_digests(
             "hits",
             "score",
             "similarity",
+            "has_interest",
         )
     )
     close_in_meaning: list[tuple[_Candidate, dict]] = []
     for row in rows:
         owner_id, paper_id, featured, everywhere, created_at, upvotes, *match = row
-        subscription_id, name, interest, hits, score, similarity = match
+        subscription_id, name, interest, hits, score, similarity, has_interest = match
         candidate = found[owner_id].get(paper_id)
         if candidate is None:
             candidate = found[owner_id][paper_id] = _Candidate(
                 paper_id, featured or everywhere, created_at, upvotes
             )
         meaning = candidate.add_match(
-            hits, score, subscription_id, name, similarity=similarity, interest=interest
+            hits,
+            score,
+            subscription_id,
+            name,
+            similarity=similarity,
+            interest=interest if has_interest else None,
         )
         if meaning is not None and explain.is_close(meaning):
             close_in_meaning.append((candidate, meaning))

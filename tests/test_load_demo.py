@@ -49,11 +49,13 @@ def test_demo_loads_recorded_papers_users_and_matches():
     assert Paper.objects.get(key=hfpage_key(pages.first().title)) == pages.first()
     demo = User.objects.get(email=DEMO_EMAIL)
     assert EmailAddress.objects.get(user=demo).verified
-    assert set(demo.subscriptions.values_list("query", flat=True)) == {
-        "zero-shot",
-        "diffusion",
-        "CLIP",
-        "cat:cs.LG",
+    follows = {(s.query, tuple(s.categories), s.interest) for s in demo.subscriptions.all()}
+    assert follows == {
+        ("zero-shot", (), ""),
+        ("diffusion", (), ""),
+        ("CLIP", (), ""),
+        ("", ("cs.LG",), ""),
+        ("", (), "learning without labelled examples"),
     }
     admin = User.objects.get(email=ADMIN_EMAIL)
     assert admin.is_staff and admin.is_superuser and admin.check_password(ADMIN_PASSWORD)
@@ -138,10 +140,10 @@ def test_every_demo_subscription_matches_papers_with_links():
     load()
     for subscription in Subscription.objects.filter(owner__email=DEMO_EMAIL):
         papers = Paper.objects.filter(matches__subscription=subscription)
-        assert papers.exists(), subscription.query
-        assert not papers.filter(abs_url="").exists(), subscription.query
+        assert papers.exists(), subscription.name
+        assert not papers.filter(abs_url="").exists(), subscription.name
     # Categories are real: the recorded arXiv listing's machine-learning papers.
-    by_category = Paper.objects.filter(matches__subscription__query="cat:cs.LG").distinct()
+    by_category = Paper.objects.filter(matches__subscription__categories=["cs.LG"]).distinct()
     assert {paper.arxiv_id for paper in by_category} >= {"2609.26811", "2609.26820"}
 
 

@@ -35,6 +35,7 @@ from digest import pipeline
 from digest.papers.ingest.run import ingest_content
 from digest.papers.models import Paper, Source
 from subscriptions.models import Subscription
+from subscriptions.services import create_subscription
 
 DEMO_DIR = Path(__file__).resolve().parent
 
@@ -69,11 +70,13 @@ DEMO_PASSWORD = "paperboy-demo"
 ADMIN_EMAIL = "admin@paperboy.localhost"
 ADMIN_PASSWORD = "paperboy-admin"
 DEMO_SUBSCRIPTIONS = [
-    ("Zero-shot learning", "zero-shot"),
-    ("Diffusion models", "diffusion"),
-    ("CLIP", "CLIP"),
-    # Categories work too: the recorded arXiv listing's machine-learning papers.
-    ("Machine learning on arXiv", "cat:cs.LG"),
+    ("Zero-shot learning", {"query": "zero-shot"}),
+    ("Diffusion models", {"query": "diffusion"}),
+    ("CLIP", {"query": "CLIP"}),
+    # Categories alone follow everything in them: the recorded arXiv listing's ML papers.
+    ("Machine learning on arXiv", {"categories": ["cs.LG"]}),
+    # An interest in words, matched by meaning rather than by exact terms.
+    ("Learning without labels", {"interest": "learning without labelled examples"}),
 ]
 
 
@@ -201,14 +204,13 @@ def load_demo() -> DemoReport:
         demo = _user(DEMO_EMAIL, DEMO_PASSWORD, report)
         admin = _user(ADMIN_EMAIL, ADMIN_PASSWORD, report, is_staff=True, is_superuser=True)
         # The admin follows one topic too, so "Send today's digest now" has something to send.
-        for owner, (name, query) in [
+        for owner, (name, follows) in [
             *((demo, subscription) for subscription in DEMO_SUBSCRIPTIONS),
             (admin, DEMO_SUBSCRIPTIONS[0]),
         ]:
-            _, created = Subscription.objects.get_or_create(
-                owner=owner, name=name, defaults={"query": query}
-            )
-            report.subscriptions_created += created
+            if not Subscription.objects.filter(owner=owner, name=name).exists():
+                create_subscription(owner=owner, name=name, **follows)
+                report.subscriptions_created += 1
 
     report.papers_matched = pipeline.match()
     return report

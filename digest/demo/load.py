@@ -34,6 +34,7 @@ from accounts.models import User
 from digest import pipeline
 from digest.papers.ingest.run import ingest_content
 from digest.papers.models import Paper, Source
+from subscriptions.embeddings import embed_new_papers
 from subscriptions.models import Subscription
 from subscriptions.services import create_subscription
 
@@ -201,6 +202,9 @@ def load_demo() -> DemoReport:
     _ingest_recorded_feeds(report)
     with transaction.atomic():
         _store_hf_pages(report)
+        # Embedded before the subscriptions are saved, as the daily run does before matching:
+        # saving one matches it over the recent papers, by meaning too.
+        embed_new_papers()
         demo = _user(DEMO_EMAIL, DEMO_PASSWORD, report)
         admin = _user(ADMIN_EMAIL, ADMIN_PASSWORD, report, is_staff=True, is_superuser=True)
         # The admin follows one topic too, so "Send today's digest now" has something to send.

@@ -201,3 +201,42 @@ def test_a_curator_can_view_a_subscription_read_only(client):
     assert "Diffusion watch" in page.content.decode()
     assert b'name="query"' not in page.content  # view only: no input
     assert client.post(url, {"name": "Changed", "query": "x"}).status_code == 403
+
+
+def test_a_superuser_edits_what_a_subscription_follows_by_meaning_and_categories(client):
+    """Every part the subscriber's form has is saved from the admin too, through the same
+    service: the interest is embedded with the example papers as edited."""
+    from subscriptions import semantic
+    from subscriptions.embeddings import stack, to_bytes
+    from subscriptions.models import Subscription
+    from tests.factories import PaperFactory, SubscriptionFactory
+
+    example = PaperFactory(arxiv_id="2601.00077", title="Test-time adaptation of CLIP")
+    subscription = SubscriptionFactory(name="Old", query="zero-shot")
+    client.force_login(make_superuser())
+    url = reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+    saved = client.post(
+        url,
+        {
+            "owner": subscription.owner.pk,
+            "name": "By meaning",
+            "query": "",
+            "interest": "adapting models at test time",
+            "examples": "2601.00077",
+            "categories": ["cs.CV"],
+            "strictness": "2",
+            "enabled": "on",
+        },
+    )
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    subscription = Subscription.objects.get(pk=subscription.pk)
+    assert (subscription.query, subscription.interest) == ("", "adapting models at test time")
+    assert (subscription.categories, subscription.strictness) == (["cs.CV"], 2)
+    assert list(subscription.examples.all()) == [example]
+    example.refresh_from_db()
+    with_example = semantic.interest_vector(
+        "adapting models at test time", stack([example.embedding])
+    )
+    assert bytes(subscription.interest_vector) == to_bytes(with_example)
+    listing = client.get(reverse("admin:subscriptions_subscription_changelist")).content.decode()
+    assert "“adapting models at test time”" in listing

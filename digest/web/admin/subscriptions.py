@@ -36,12 +36,18 @@ class SubscriptionAdmin(ModelAdmin):
         return super().get_queryset(request).annotate(match_total=Count("matches"))
 
     def save_model(self, request, obj, form, change) -> None:
-        # The same write as the subscriber's own form, so the matches follow the new query.
-        update_subscription(obj)
+        # The same write as the subscriber's own form, so the matches follow the new query and
+        # the interest is embedded with the example papers as edited here.
+        update_subscription(obj, examples=form.cleaned_data.get("examples"))
 
-    @display(description="Query", ordering="query")
+    @display(description="Follows", ordering="query")
     def query_text(self, subscription: Subscription) -> str:
-        return short(subscription.query, 80)
+        parts = [
+            subscription.query,
+            f"“{subscription.interest}”" if subscription.interest else "",
+            " ".join(subscription.categories or []),
+        ]
+        return short(" · ".join(part for part in parts if part), 80)
 
     @display(description="Matches", ordering="match_total")
     def match_count(self, subscription: Subscription) -> int:

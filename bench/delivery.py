@@ -9,7 +9,8 @@ PostgreSQL database, which is dropped and recreated), loads ``--papers`` papers 
 Hugging Face pages (tests/fixtures/hf_papers_pages.jsonl), and gives every subscriber 1-3
 subscriptions drawn from that vocabulary with a Zipf-like popularity, all due now. Then, timed:
 
-1. **match** — the project's match step (``subscriptions.match_step.match_new_papers``), or with
+1. **match** — the daily run's match step (``digest.pipeline.match``: the papers embedded, then
+   matched by query and by meaning, with the z of every match), or with
    ``--matcher index`` an inverted index over the same words (for when the project's matcher
    is not the subject);
 2. **compose + deliver** — ``--workers`` processes, each doing what a Celery worker does in the
@@ -307,9 +308,9 @@ def run_match_step(matcher: str) -> dict:
     Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM := VmRSS
     started, cpu_started = time.perf_counter(), time.process_time()
     if matcher == "project":
-        from subscriptions.match_step import match_new_papers
+        from digest.pipeline import match
 
-        match_new_papers()
+        match()
     else:
         index_match()
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started

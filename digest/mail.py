@@ -14,12 +14,17 @@ the compiled HTML is itself a Django template, rendered per message with autoesc
 text parts render with autoescaping off, since they are not HTML.
 
 Serialising is Django's: a part with a line longer than RFC 5322's 998 octets goes out
-quoted-printable. DKIM signing happens where the bytes go on the wire (``digest.digests.smtp``).
+quoted-printable, else as it is (8bit). MJML writes its layout on a few lines of thousands of
+characters, so the compiled HTML gets a line break after each block-level tag
+(:func:`break_lines`, once per template): a digest then goes out 8bit, and quoted-printable
+encoding — pure Python, a sixth of a worker's CPU per digest — is not spent on every message.
+DKIM signing happens where the bytes go on the wire (``digest.digests.smtp``).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from email.utils import formatdate, make_msgid
 from urllib.parse import urlsplit
@@ -32,6 +37,13 @@ from django.template.base import Template
 from mjml import mjml2html
 
 BODY_MARKER = "<!-- paperboy:body -->"
+# After these tags a line break changes nothing a reader sees: between table rows and cells and
+# block-level boxes whitespace is not rendered, and MJML sets font-size 0 where its inline-block
+# columns sit side by side. Outlook's conditional comments count as such tags.
+BLOCK_TAG_END = re.compile(
+    r"(</?(?:html|head|body|style|meta|title|table|tbody|tr|td|div|p)\b[^<>]*>"
+    r"|<!--\[if [^\]<>]*\]>|<!\[endif\]-->)(?=<)"
+)
 
 
 class MJMLCompileError(RuntimeError):
@@ -55,7 +67,12 @@ def compiled_html(name: str) -> Template:
         html = mjml2html(layout.replace(BODY_MARKER, body), fonts={})
     except Exception as exc:  # mjml raises a bare error type per failure kind
         raise MJMLCompileError(f"emails/{name}-body.mjml does not compile: {exc}") from exc
-    return _engine().from_string(html)
+    return _engine().from_string(break_lines(html))
+
+
+def break_lines(html: str) -> str:
+    """``html`` with a line break after each block-level tag that another tag follows."""
+    return BLOCK_TAG_END.sub("\\1\n", html)
 
 
 def _render_text(template_name: str, context: Mapping[str, object]) -> str:

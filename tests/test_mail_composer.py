@@ -93,3 +93,14 @@ def test_no_email_loads_anything_from_a_third_party():
         html = composer.compiled_html(name).source
         assert "googleapis" not in html, name
         assert "<link" not in html and "@import" not in html, name
+
+
+def test_a_digest_goes_out_8bit_because_the_compiled_layout_has_short_lines():
+    """MJML writes its layout on lines of thousands of characters; broken after block tags once
+    at compile time, the HTML part needs no quoted-printable (pure-Python encoding, paid per
+    message) and reads the same."""
+    html = composer.compiled_html("digest").source
+    assert max(len(line.encode()) for line in html.splitlines()) <= 998
+    assert composer.break_lines('<tr><td style="x"><a href="#">A</a></td></tr>') == (
+        '<tr>\n<td style="x">\n<a href="#">A</a></td>\n</tr>'
+    )

@@ -993,15 +993,22 @@ def time_preview_new_process(directory: Path) -> dict:
     first call, then the same calls as someone types."""
     texts = preview_texts(directory)
     rss_before = peak_rss_mb()
-    started, wall_started = clock(), time.perf_counter()
-    first = run_preview(texts[0]).total
-    cold, cold_wall = clock() - started, time.perf_counter() - wall_started
     return {
-        "cold_ms": cold * 1000,
-        "cold_wall_ms": cold_wall * 1000,
-        "cold_matches": first,
+        **first_call("cold", query=texts[0]),
         **time_calls(texts[1:], "new"),
         "new_memory_mb": peak_rss_mb() - rss_before,
+    }
+
+
+def first_call(name: str, query: str = "", **preview) -> dict:
+    """The first ``run_preview`` of a process: CPU and wall time, and how many papers matched."""
+    started, wall_started = clock(), time.perf_counter()
+    matches = run_preview(query, **preview).total
+    cold, cold_wall = clock() - started, time.perf_counter() - wall_started
+    return {
+        f"{name}_ms": cold * 1000,
+        f"{name}_wall_ms": cold_wall * 1000,
+        f"{name}_matches": matches,
     }
 
 
@@ -1010,13 +1017,8 @@ def time_preview_interest_new_process(directory: Path) -> dict:
     first call is an interest preview: it reads the analyses' lookup texts and the 10,000
     embeddings and loads the embedding model; then the interests as someone writes them."""
     rss_before = peak_rss_mb()
-    started, wall_started = clock(), time.perf_counter()
-    first = run_preview(**INTEREST_PREVIEWS[0]).total
-    cold, cold_wall = clock() - started, time.perf_counter() - wall_started
     return {
-        "interest_cold_ms": cold * 1000,
-        "interest_cold_wall_ms": cold_wall * 1000,
-        "interest_cold_matches": first,
+        **first_call("interest_cold", **INTEREST_PREVIEWS[0]),
         **time_interest_calls("interest_new"),
         "interest_memory_mb": peak_rss_mb() - rss_before,
     }

@@ -193,3 +193,35 @@ def test_the_settings_and_feedback_pages_link_to_the_ratings(client, reader):
     paper = PaperFactory()
     done = client.post(path_of(feedback_url(reader, paper, "more"))).content.decode()
     assert f'href="{ratings_url}"' in done and "See and undo your ratings" in done
+
+
+def test_a_reader_rates_a_paper_on_its_page_and_sees_the_rating(client):
+    reader = UserFactory()
+    paper = PaperFactory(title="Rated on its own page")
+    client.force_login(reader)
+    page = client.get(reverse("paper", args=[paper.key])).content.decode()
+    assert "Not rated yet." in page
+    rate = reverse("accounts:rate_paper", args=[paper.pk, "more"])
+    assert f'action="{rate}"' in page
+    response = client.post(rate)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("paper", args=[paper.key])
+    assert Feedback.objects.get(user=reader, paper=paper).kind == Feedback.Kind.MORE
+    page = client.get(reverse("paper", args=[paper.key])).content.decode()
+    assert "You marked it “More like this”." in page
+    assert f'action="{rate}"' not in page  # the other one is offered instead
+    client.post(reverse("accounts:rate_paper", args=[paper.pk, "less"]))
+    assert Feedback.objects.get(user=reader, paper=paper).kind == Feedback.Kind.LESS
+
+
+def test_rating_a_paper_on_its_page_needs_a_login_a_visible_paper_and_a_known_kind(client):
+    paper = PaperFactory()
+    hidden = PaperFactory(hidden=True)
+    anonymous = client.post(reverse("accounts:rate_paper", args=[paper.pk, "more"]))
+    assert anonymous.status_code == 302 and "login" in anonymous["Location"]
+    assert "Not rated yet." not in client.get(reverse("paper", args=[paper.key])).content.decode()
+    client.force_login(UserFactory())
+    assert client.post(reverse("accounts:rate_paper", args=[hidden.pk, "more"])).status_code == 404
+    assert client.post(reverse("accounts:rate_paper", args=[paper.pk, "love"])).status_code == 404
+    assert client.get(reverse("accounts:rate_paper", args=[paper.pk, "more"])).status_code == 405
+    assert not Feedback.objects.exists()

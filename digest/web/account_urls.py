@@ -15,4 +15,5 @@ urlpatterns = [
     path("ratings/", ratings.ratings, name="ratings"),
     path("ratings/<int:pk>/undo/", ratings.undo, name="rating_undo"),
     path("ratings/<int:pk>/switch/", ratings.switch, name="rating_switch"),
+    path("ratings/paper/<int:paper_id>/<str:kind>/", ratings.rate_paper, name="rate_paper"),
 ]

@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from digest.papers.models import Paper
 from digest.web.ratelimit import consume_or_429
-from subscriptions.feedback import ratings_of, switch_rating, undo_rating
+from subscriptions.feedback import ratings_of, record_feedback, switch_rating, undo_rating
 from subscriptions.models import Feedback
 
 RATINGS_PER_PAGE = 50
@@ -63,3 +64,24 @@ def switch(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such rating")
     messages.success(request, f"Now rated “{rating.get_kind_display()}”: {_title(rating)}.")
     return _back(request)
+
+
+@require_POST
+@login_required
+def rate_paper(request: HttpRequest, paper_id: int, kind: str) -> HttpResponse:
+    """The paper page's "More like this" / "Not relevant" buttons: the same rating as the
+    email's links, for a reader who is logged in; back to the paper with what was recorded."""
+    if kind not in Feedback.Kind.values:
+        raise Http404("No such rating")
+    paper = Paper.objects.visible().filter(pk=paper_id).first()
+    if paper is None:
+        raise Http404("No such paper")
+    if (limited := consume_or_429(request, "feedback")) is not None:
+        return limited
+    record_feedback(user_id=request.user.pk, paper_id=paper.pk, kind=kind)
+    messages.success(
+        request,
+        f"Rated “{Feedback.Kind(kind).label}”. Your next digests are ranked with it; "
+        "see and undo your ratings on the ratings page.",
+    )
+    return redirect("paper", key=paper.key)

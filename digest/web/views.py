@@ -85,6 +85,11 @@ def paper(request: HttpRequest, key: str) -> HttpResponse:
         if request.user.is_authenticated
         else Match.objects.none()
     )
+    my_rating = (
+        Feedback.objects.filter(paper=shown, user=request.user).first()
+        if request.user.is_authenticated
+        else None
+    )
     return render(
         request,
         "digest/paper.html",
@@ -92,6 +97,8 @@ def paper(request: HttpRequest, key: str) -> HttpResponse:
             "paper": shown,
             "links": shown.links(),
             "my_matches": list(my_matches),
+            "my_rating": my_rating,
+            "rating_kinds": Feedback.Kind.choices,
             "similar": similar_papers(shown),
         },
     )

@@ -1039,8 +1039,12 @@ def time_interest_calls(name: str) -> dict:
         wall_timings.append(time.perf_counter() - wall_started)
         assert result.error is None and not result.problem, (preview, result.problem)
         found += result.total
-    timings.sort()
-    wall_timings.sort()
+    return call_summary(name, timings, wall_timings, found)
+
+
+def call_summary(name: str, timings: list[float], wall_timings: list[float], found: int) -> dict:
+    """Median, p95 and max CPU time of a run of preview calls, p95 wall time, mean matches."""
+    timings, wall_timings = sorted(timings), sorted(wall_timings)
     return {
         f"{name}_calls": len(timings),
         f"{name}_median_ms": timings[len(timings) // 2] * 1000,
@@ -1064,16 +1068,7 @@ def time_calls(texts: list[str], name: str) -> dict:
         wall_timings.append(time.perf_counter() - wall_started)
         if os.environ.get("BENCH_SLOW_PREVIEWS") and timings[-1] > 0.1:
             print(f"{timings[-1] * 1000:.0f} ms {text}", file=sys.stderr)
-    timings.sort()
-    wall_timings.sort()
-    return {
-        f"{name}_calls": len(timings),
-        f"{name}_median_ms": timings[len(timings) // 2] * 1000,
-        f"{name}_p95_ms": timings[int(len(timings) * 0.95)] * 1000,
-        f"{name}_max_ms": timings[-1] * 1000,
-        f"{name}_wall_p95_ms": wall_timings[int(len(wall_timings) * 0.95)] * 1000,
-        f"{name}_mean_matches": found / len(timings),
-    }
+    return call_summary(name, timings, wall_timings, found)
 
 
 def preview_texts(directory: Path) -> list[str]:

@@ -51,6 +51,7 @@ from digest.papers.models import Paper
 from subscriptions import semantic_step
 from subscriptions.analyses import TEXT_FIELDS, docs_of, forget_old_analyses
 from subscriptions.compiled import COMPILED_VERSION, compile_text, loads, public_hits
+from subscriptions.embeddings import embed, to_bytes
 from subscriptions.models import Match, Subscription
 from subscriptions.percolator import AnalysedPapers, Percolator, gc_paused
 from subscriptions.query import QueryError
@@ -259,6 +260,9 @@ def _compiled_rows(rows: list[tuple], compiled_texts: dict[tuple, str | None]) -
     outdated: list[Subscription] = []
     prefix = f"[{COMPILED_VERSION},"
     found = []
+    embedded = _embed_interests({row[0]: row[5] for row in rows if row[5] and not row[6]})
+    if embedded:
+        rows = [(*row[:6], row[6] or row[0] in embedded) for row in rows]
     for subscription_id, owner_id, compiled, query, categories, interest, has_vector in rows:
         if not compiled.startswith(prefix):
             has_interest = has_vector or bool(interest.strip())
@@ -280,6 +284,24 @@ def _compiled_rows(rows: list[tuple], compiled_texts: dict[tuple, str | None]) -
             found.append((subscription_id, owner_id, compiled, has_vector, meaning_categories))
     Subscription.objects.bulk_update(outdated, ["compiled"], batch_size=500)
     return found
+
+
+def _embed_interests(interests: dict[int, str]) -> set[int]:
+    """Embed and store the interests (by subscription id) that have words but no vector yet —
+    subscriptions saved without ``subscriptions.services`` (bulk-created) — so they are matched
+    by meaning like the others; returns the ids stored. Words the model knows none of give no
+    vector (similar to nothing), as when the form saves them."""
+    interests = {key: text for key, text in interests.items() if text.strip()}
+    if not interests:
+        return set()
+    vectors = embed(list(interests.values()))
+    stored = [
+        Subscription(id=subscription_id, interest_vector=to_bytes(vector))
+        for subscription_id, vector in zip(interests, vectors, strict=True)
+        if vector.any()
+    ]
+    Subscription.objects.bulk_update(stored, ["interest_vector"], batch_size=500)
+    return {subscription.id for subscription in stored}
 
 
 def _compile(

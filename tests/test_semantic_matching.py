@@ -233,3 +233,16 @@ def test_a_subscription_whose_query_does_not_parse_is_still_matched_by_its_inter
         match_new_papers()
     assert f"subscription {subscription.id} has an invalid query" in caplog.text
     assert titles(subscription) == {title_of(MADS)}
+
+
+def test_a_bulk_created_interest_is_embedded_by_the_step_and_matched_by_meaning():
+    """Saved without subscriptions.services (a bulk import), it has words but no vector: the
+    step embeds and stores them, as it compiles a bulk-created query, and matches by meaning."""
+    [subscription] = Subscription.objects.bulk_create(
+        [Subscription(owner=UserFactory(), name="imported", interest=CLASSIFY_WITHOUT_LABELS)]
+    )
+    new_papers(MADS, COSYVOICE)
+    match_new_papers()
+    subscription.refresh_from_db()
+    assert subscription.interest_vector is not None
+    assert titles(subscription) == {title_of(MADS)}

@@ -1,5 +1,5 @@
 """Why a paper is shown, in words: one wording for the digest email, the web digest, the admin,
-``manage.py match`` and ``manage.py recommend`` (``subscriptions.hybrid.reasons``).
+``manage.py match`` and ``manage.py recommend`` (``subscriptions.hybrid.reason_lines``).
 
 Hits are what the matcher stores for a match: ``[{"term": "zero-shot", "field": "title"}, ...]``.
 A digest's items carry the same hits, each also naming the subscription it came from

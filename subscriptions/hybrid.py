@@ -124,11 +124,6 @@ def rank(evidence: Evidence) -> Ranked:
     return Ranked(score, tuple(reason_lines(evidence)))
 
 
-def reasons(evidence: Evidence) -> list[str]:
-    """The reasons to show for one paper, as plain text."""
-    return [str(line) for line in reason_lines(evidence)]
-
-
 def reason_lines(evidence: Evidence) -> list[explain.Line]:
     """The reasons to show for one paper, worded as everywhere else (``subscriptions.explain``):
     the evidence as the entries a digest stores, said only where it bears them out."""

@@ -16,6 +16,9 @@ from subscriptions.match_step import rematch_subscription
 from subscriptions.models import Subscription
 
 MAX_EXAMPLES = 20
+NOTHING_TO_FOLLOW = (
+    "Say what to follow: a query, your interest in words, example papers or categories."
+)
 
 
 EDITABLE = ("name", "query", "enabled", "categories", "interest", "strictness")
@@ -71,9 +74,7 @@ def _save(subscription: Subscription, examples: Sequence[Paper]) -> Subscription
     vector = semantic.interest_vector(subscription.interest, _embeddings(examples))
     subscription.interest_vector = None if vector is None else to_bytes(vector)
     if not (subscription.query or subscription.categories or subscription.has_interest):
-        raise ValidationError(
-            "Say what to follow: a query, your interest in words, example papers or categories."
-        )
+        raise ValidationError(NOTHING_TO_FOLLOW, code="nothing_to_follow")
     subscription.full_clean()
     subscription.save()
     subscription.examples.set(examples)

@@ -26,15 +26,12 @@ from subscriptions.recommendations import (
     example_papers,
     is_arxiv_id,
 )
-from subscriptions.services import MAX_EXAMPLES
+from subscriptions.services import MAX_EXAMPLES, NOTHING_TO_FOLLOW
 
 QUERY_MAX_LENGTH = 1000
 MAX_CATEGORIES = 10
 # Room for MAX_EXAMPLES arxiv.org addresses; a longer text is refused before it is read.
 EXAMPLES_MAX_LENGTH = 2000
-NOTHING_TO_FOLLOW = (
-    "Say what to follow: a query, your interest in words, example papers or categories."
-)
 STRICTNESS_CHOICES = [
     ("", "Default"),
     (1, "1 — loose"),
